@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: MIT
+# persist: build every layer in dependency order into a staging prefix, each
+# finding the layers below it through pkg-config exactly as an outside
+# project would.
+#   make | make check | make bench | make demo | make install PREFIX= DESTDIR= | make clean
+#   SANITIZE=1: everything with ASan + UBSan (its own build and staging dirs).
+.DELETE_ON_ERROR:
+
+PREFIX  ?= /usr/local
+STAGE   := $(CURDIR)/build/stage$(if $(SANITIZE),-san)
+export PKG_CONFIG_PATH := $(STAGE)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
+export PERSIST_SERVER_EXE := $(STAGE)/bin/persist-server
+LAYERS  := libnear persist-server
+
+all: persist-server
+
+# Installs the build and test dependencies when missing (Debian/Ubuntu).
+deps:
+	@sh scripts/deps.sh
+
+# Each layer installs into the stage; the next one is built against it.
+libnear: deps
+	$(MAKE) -C libnear install PREFIX=$(STAGE)
+persist-server: libnear
+	$(MAKE) -C persist-server install PREFIX=$(STAGE)
+
+check: all
+	$(MAKE) -C libnear check
+	$(MAKE) -C persist-server check
+	$(MAKE) -C tests check
+	$(MAKE) -C tests/arch check
+
+bench: all
+	$(MAKE) -C bench run OUT=$(CURDIR)/build/bench.json
+
+demo: all
+	$(MAKE) -C tests demo
+
+install:
+	$(MAKE) -C libnear install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+	# Built afresh against the installed libnear, so its rpath names PREFIX.
+	PKG_CONFIG_PATH=$(DESTDIR)$(PREFIX)/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(DESTDIR) \
+		$(MAKE) -C persist-server B=build-install install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+
+clean:
+	for d in $(LAYERS) tests tests/arch bench; do $(MAKE) -C $$d clean; done
+	rm -rf build
+
+.PHONY: all deps check bench demo install clean $(LAYERS)

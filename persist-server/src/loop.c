@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: MIT
+/* The request loop: read requests in batches, run each with a raw syscall,
+ * answer the batch with one write.  Memory travels in-band (NEAR_OP_*_MEM).
+ * Everything the kernel is asked to touch on the controller's behalf goes
+ * through a syscall, so a bad address is an -EFAULT answer, never a crash. */
+#include <errno.h>
+#include "internal.h"
+
+#define REQ_SIZE ((unsigned)sizeof(struct near_request))
+#define IN_CAP ((unsigned)sizeof(((struct pserver *)0)->in))
+
+static int flush(struct pserver *s)
+{
+	unsigned long sent;
+	int r;
+
+	if (!s->out_n)
+		return 0;
+	r = pserver__send_all(s, s->out, s->out_n * sizeof s->out[0], &sent);
+	if (r == 0)
+		s->out_n = 0;
+	return r;
+}
+
+static int push(struct pserver *s, int64_t ret)
+{
+	s->out[s->out_n++] = ret;
+	return s->out_n == PSERVER_BATCH ? flush(s) : 0;
+}
+
+int pserver__send_all(struct pserver *s, const void *buf, unsigned long len,
+		      unsigned long *sent)
+{
+	const char *p = buf;
+
+	*sent = 0;
+	while (*sent < len) {
+		long n = sys_send(s->conn_fd, p + *sent, len - *sent,
+				  MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n >= 0) {
+			*sent += (unsigned long)n;
+		} else if (n == -EAGAIN) {
+			int w = pserver__wait(s, POLLOUT);
+			if (w < 0)
+				return w;
+		} else if (n != -EINTR) {
+			return (int)n;
+		}
+	}
+	return 0;
+}
+
+/* NEAR_OP_WRITE_MEM: len bytes follow; some may already be in s->in after
+ * *off.  The payload is consumed whatever happens, so the stream stays in
+ * step even when the address is bad. */
+static int write_mem(struct pserver *s, unsigned *off, uint64_t addr,
+		     uint64_t len)
+{
+	unsigned long have = s->in_len - *off, done;
+	long err = 0;
+
+	if (len > NEAR_PROTO_MEM_MAX)
+		return -EMSGSIZE;
+	if (have > len)
+		have = (unsigned long)len;
+	if (have) {
+		long n = sys_copy_to(s->pid, (void *)(uintptr_t)addr,
+				     (char *)s->in + *off, have);
+		if (n != (long)have)
+			err = n < 0 ? n : -EFAULT;
+		*off += (unsigned)have;
+	}
+	for (done = have; done < len;) {
+		unsigned long want = (unsigned long)len - done;
+		void *dst = (void *)(uintptr_t)(addr + done);
+		long n;
+
+		if (err) {
+			dst = s->scratch;
+			if (want > sizeof s->scratch)
+				want = sizeof s->scratch;
+		}
+		n = sys_recv(s->conn_fd, dst, want, MSG_DONTWAIT);
+		if (n > 0) {
+			done += (unsigned long)n;
+		} else if (n == 0) {
+			return -EPIPE;
+		} else if (n == -EAGAIN) {
+			int w = pserver__wait(s, POLLIN);
+			if (w < 0)
+				return w;
+		} else if (n == -EFAULT) {
+			err = n; /* nothing consumed: drain the rest */
+		} else if (n != -EINTR) {
+			return (int)n;
+		}
+	}
+	return push(s, err ? err : (int64_t)len);
+}
+
+/* NEAR_OP_READ_MEM: exactly len bytes (zeros past a fault), then the result. */
+static int read_mem(struct pserver *s, uint64_t addr, uint64_t len)
+{
+	unsigned long sent = 0, pad;
+	int r, err = 0;
+
+	if (len > NEAR_PROTO_MEM_MAX)
+		return -EMSGSIZE;
+	r = flush(s); /* earlier answers go first */
+	if (r < 0)
+		return r;
+	r = pserver__send_all(s, (const void *)(uintptr_t)addr, (unsigned long)len, &sent);
+	if (r == -EFAULT) {
+		err = r;
+		pserver__zero(s->scratch, sizeof s->scratch);
+		for (; sent < len; sent += pad) {
+			unsigned long n;
+			pad = (unsigned long)len - sent;
+			if (pad > sizeof s->scratch)
+				pad = sizeof s->scratch;
+			r = pserver__send_all(s, s->scratch, pad, &n);
+			if (r < 0)
+				return r;
+		}
+	} else if (r < 0) {
+		return r;
+	}
+	return push(s, err ? err : (int64_t)len);
+}
+
+/* Syscalls after which the server may never answer again: send what is owed
+ * first, so a pipelined "write; exit" still gets the write's answer. */
+static int ends_server(int64_t nr)
+{
+	return nr == __NR_exit || nr == __NR_exit_group || nr == __NR_execve ||
+	       nr == __NR_execveat;
+}
+
+static int run_one(struct pserver *s, const struct near_request *q, unsigned *off)
+{
+	int r;
+
+	switch (q->nr) {
+	case NEAR_OP_WRITE_MEM:
+		return write_mem(s, off, (uint64_t)q->args[0], (uint64_t)q->args[1]);
+	case NEAR_OP_READ_MEM:
+		return read_mem(s, (uint64_t)q->args[0], (uint64_t)q->args[1]);
+	case NEAR_OP_TAKEOVER:
+		/* Already served: nothing to take over. */
+		return push(s, (int64_t)s->epoch);
+	}
+	if (q->nr < 0)
+		return push(s, -ENOSYS);
+	if (ends_server(q->nr) && (r = flush(s)) < 0)
+		return r;
+	return push(s, near_syscall6(q->nr, q->args[0], q->args[1], q->args[2],
+				     q->args[3], q->args[4], q->args[5]));
+}
+
+int pserver__run_batch(struct pserver *s)
+{
+	unsigned char *in = (unsigned char *)s->in;
+	unsigned off = 0;
+
+	while (s->in_len - off >= REQ_SIZE) {
+		struct near_request q;
+		int r;
+
+		/* The buffer may be unaligned after a memory payload. */
+		pserver__copy(&q, in + off, REQ_SIZE);
+		off += REQ_SIZE;
+		r = run_one(s, &q, &off);
+		if (r == -EMSGSIZE) {
+			/* The payload cannot be skipped safely: answer and hang up. */
+			s->out[s->out_n++] = -EMSGSIZE;
+			flush(s);
+			return r;
+		}
+		if (r == -EPIPE)
+			return 1;
+		if (r < 0)
+			return r;
+	}
+	s->in_len -= off;
+	pserver__copy(in, in + off, s->in_len);
+	return 0;
+}
+
+/* Serve the current connection.  Returns: 1 at its end of file, 0 if another
+ * controller took over (s->conn_fd is that one), -errno on a failure. */
+static int serve(struct pserver *s)
+{
+	int more = 0;
+
+	for (;;) {
+		long n;
+		int r = flush(s);
+
+		if (r == -ECONNABORTED)
+			return 0;
+		if (r < 0)
+			return r;
+		/* After a full read more is probably waiting: skip the poll. */
+		if (!more) {
+			r = pserver__wait(s, POLLIN);
+			if (r == -ECONNABORTED)
+				return 0;
+			if (r < 0)
+				return r;
+		}
+		n = sys_recv(s->conn_fd, (char *)s->in + s->in_len,
+			     IN_CAP - s->in_len, MSG_DONTWAIT);
+		if (n == 0)
+			return 1;
+		if (n == -EAGAIN || n == -EINTR) {
+			more = 0;
+			continue;
+		}
+		if (n < 0)
+			return (int)n;
+		s->in_len += (unsigned)n;
+		more = s->in_len == IN_CAP;
+		r = pserver__run_batch(s);
+		if (r == -ECONNABORTED)
+			return 0;
+		if (r)
+			return r;
+	}
+}
+
+int pserver_run(struct pserver *s)
+{
+	/* Here, not in pserver_init: a CLONE_VM child has its own pid. */
+	s->pid = (int)near_syscall0(__NR_getpid);
+	if (s->conn_fd >= 0) {
+		s->epoch = ++s->last_epoch;
+		if (pserver__hello(s, s->conn_fd, s->epoch, 0, 0, 0) < 0) {
+			sys_close(s->conn_fd);
+			s->conn_fd = -1;
+		}
+	}
+	for (;;) {
+		int r;
+
+		if (s->conn_fd < 0) {
+			r = pserver__next_conn(s);
+			if (r == -ENOTCONN)
+				return 0;
+			if (r < 0)
+				return r;
+		} else if (s->on_state) {
+			s->on_state(s, PSERVER_SERVING);
+		}
+		r = serve(s);
+		if (r != 0) {
+			/* End of file or a broken connection: wait for the next. */
+			sys_close(s->conn_fd);
+			s->conn_fd = -1;
+			s->in_len = 0;
+			s->out_n = 0;
+		}
+	}
+}
+
+int pserver_clone_main(void *s)
+{
+	return pserver_run(s);
+}

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+/* The persist-server executable: parse arguments, set up the socket, run
+ * the loop.  Usage errors exit 2, runtime errors 1. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <bsd/libutil.h>
+#include <bsd/stdlib.h>
+#include <bsd/unistd.h>
+#include <near/syscall.h>
+#include <pserver/pserver.h>
+#include "listen.h"
+
+#ifndef PSERVER_VERSION
+#define PSERVER_VERSION "unknown"
+#endif
+
+extern char **environ;
+static const char *title_path = "(inherited connection)";
+
+static void usage(FILE *to)
+{
+	fprintf(to,
+"usage: persist-server (--listen PATH | --listen-fd N | --fd N)... [OPTIONS]\n"
+"Serve persist controllers: run the system calls they send, inside this\n"
+"process, and keep this process, its fds and its children when they go.\n"
+"\n"
+"  --listen PATH     listen on a unix socket at PATH (its directory must have\n"
+"                    mode 0700 and be ours; the socket gets mode 0600)\n"
+"  --listen-fd N     listen on the inherited listening socket N\n"
+"  --fd N            serve the inherited connected socket N first\n"
+"  --allow-uid UID   also accept controllers of UID (repeatable; our own uid\n"
+"                    is always accepted)\n"
+"  --daemon          detach and run in the background\n"
+"  --pidfile PATH    write our pid to PATH (and refuse to start if a running\n"
+"                    server holds it)\n"
+"  --help            show this help\n"
+"  --version         show the version\n");
+}
+
+__attribute__((format(printf, 1, 2), noreturn))
+static void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "persist-server: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\nTry 'persist-server --help'.\n");
+	va_end(ap);
+	exit(2);
+}
+
+static int socket_type(int fd)
+{
+	int type = 0;
+	socklen_t len = sizeof type;
+
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ? -1 : type;
+}
+
+static int parse_fd(const char *arg, const char *opt)
+{
+	const char *err = NULL;
+	int fd = (int)strtonum(arg, 0, 1 << 20, &err);
+
+	if (err)
+		die_usage("%s: not an fd number: %s", opt, arg);
+	if (fcntl(fd, F_GETFD) < 0)
+		die_usage("%s: fd %s is not open", opt, arg);
+	if (socket_type(fd) != SOCK_STREAM)
+		die_usage("%s: fd %s is not a stream socket", opt, arg);
+	return fd;
+}
+
+static void show_state(struct pserver *s, enum pserver_state st)
+{
+	(void)s;
+	setproctitle("%s (%s)", title_path, st == PSERVER_IDLE ? "idle" : "serving");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, 0, 'l' },
+		{ "listen-fd", required_argument, 0, 'L' },
+		{ "fd", required_argument, 0, 'f' },
+		{ "allow-uid", required_argument, 0, 'u' },
+		{ "daemon", no_argument, 0, 'd' },
+		{ "pidfile", required_argument, 0, 'p' },
+		{ "help", no_argument, 0, 'h' },
+		{ "version", no_argument, 0, 'V' },
+		{ 0, 0, 0, 0 },
+	};
+	static struct pserver srv; /* large buffers: not on the stack */
+	const char *listen_path = NULL, *pidpath = NULL, *err;
+	struct pidfh *pfh = NULL;
+	int daemonize = 0, c, r;
+	char why[512] = "";
+	pid_t other;
+
+	setproctitle_init(argc, argv, environ);
+	pserver_init(&srv);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': listen_path = optarg; break;
+		case 'L': srv.listen_fd = parse_fd(optarg, "--listen-fd"); break;
+		case 'f': srv.conn_fd = parse_fd(optarg, "--fd"); break;
+		case 'u':
+			if (srv.n_uids == PSERVER_MAX_UIDS)
+				die_usage("too many --allow-uid (at most %d)", PSERVER_MAX_UIDS - 1);
+			srv.uids[srv.n_uids++] = (uint32_t)strtonum(optarg, 0, 0xfffffffe, &err);
+			if (err)
+				die_usage("--allow-uid: not a uid: %s", optarg);
+			break;
+		case 'd': daemonize = 1; break;
+		case 'p': pidpath = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case 'V':
+			printf("persist-server %s (protocol %u, %s)\n", PSERVER_VERSION,
+			       NEAR_PROTO_VERSION, near_arch_name());
+			return 0;
+		default:
+			die_usage("unknown or incomplete option: %s", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		die_usage("unexpected argument: %s", argv[optind]);
+	if (!listen_path && srv.listen_fd < 0 && srv.conn_fd < 0)
+		die_usage("nothing to serve: give --listen PATH, --listen-fd N or --fd N");
+	if (listen_path && srv.listen_fd >= 0)
+		die_usage("--listen and --listen-fd exclude each other");
+
+	if (pidpath) {
+		pfh = pidfile_open(pidpath, 0600, &other);
+		if (!pfh) {
+			if (errno == EEXIST)
+				fprintf(stderr, "persist-server: already running as pid %d (pidfile %s)\n",
+					(int)other, pidpath);
+			else
+				fprintf(stderr, "persist-server: pidfile %s: %s\n", pidpath, strerror(errno));
+			return 1;
+		}
+	}
+	if (listen_path) {
+		r = pserver__listen(listen_path, why, sizeof why);
+		if (r < 0) {
+			fprintf(stderr, "persist-server: %s\n", why[0] ? why : strerror(-r));
+			if (pfh)
+				pidfile_remove(pfh);
+			return 1;
+		}
+		srv.listen_fd = r;
+		title_path = listen_path;
+	}
+	if (daemonize && daemon(0, 0) < 0) {
+		fprintf(stderr, "persist-server: cannot detach: %s\n", strerror(errno));
+		return 1;
+	}
+	if (pfh)
+		pidfile_write(pfh);
+	srv.on_state = show_state;
+	srv.entry_clone = (uint64_t)(uintptr_t)near_clone;
+	srv.entry_serve = (uint64_t)(uintptr_t)pserver_clone_main;
+	r = pserver_run(&srv);
+	if (pfh)
+		pidfile_remove(pfh);
+	if (r < 0) {
+		fprintf(stderr, "persist-server: %s\n", strerror(-r));
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+/* Sessions: who is served.  One controller is served at a time; one more may
+ * wait as "pending".  A pending controller takes over with NEAR_OP_TAKEOVER,
+ * so a silent or hung controller never locks the owner out (DESIGN.md,
+ * decision 6).  Peers of other uids are refused with a reason. */
+#include <errno.h>
+#include "internal.h"
+
+static void set_state(struct pserver *s, enum pserver_state st)
+{
+	if (s->on_state)
+		s->on_state(s, st);
+}
+
+/* Append decimal v to buf at *pos (bounded by cap). */
+static void put_uint(char *buf, unsigned *pos, unsigned cap, unsigned long v)
+{
+	char tmp[24];
+	unsigned n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) && n < sizeof tmp);
+	while (n && *pos + 1 < cap)
+		buf[(*pos)++] = tmp[--n];
+}
+
+static void put_str(char *buf, unsigned *pos, unsigned cap, const char *str)
+{
+	while (*str && *pos + 1 < cap)
+		buf[(*pos)++] = *str++;
+}
+
+int pserver__hello(struct pserver *s, int fd, uint64_t epoch, uint32_t flags,
+		   int refusal, const char *reason)
+{
+	struct near_hello h;
+	unsigned pos = 0;
+	long n;
+
+	pserver__zero(&h, sizeof h);
+	h.magic = NEAR_PROTO_MAGIC;
+	h.version = NEAR_PROTO_VERSION;
+	h.arch = NEAR_ARCH_ID;
+	h.epoch = epoch;
+	h.pid = s->pid;
+	h.page_size = s->page_size;
+	h.flags = flags;
+	h.refusal = refusal;
+	h.entry_clone = s->entry_clone;
+	h.entry_serve = s->entry_serve;
+	if (reason)
+		put_str(h.reason, &pos, sizeof h.reason, reason);
+	/* A new socket's buffer always has room for 128 bytes; never block on
+	 * a peer that does not read. */
+	n = sys_send(fd, &h, sizeof h, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0)
+		return (int)n;
+	return n == sizeof h ? 0 : -EPIPE;
+}
+
+static int uid_allowed(const struct pserver *s, uint32_t uid)
+{
+	for (unsigned i = 0; i < s->n_uids && i < PSERVER_MAX_UIDS; i++)
+		if (s->uids[i] == uid)
+			return 1;
+	return 0;
+}
+
+static void refuse(struct pserver *s, int fd, uint32_t uid)
+{
+	char why[72];
+	unsigned pos = 0;
+
+	put_str(why, &pos, sizeof why, "uid ");
+	put_uint(why, &pos, sizeof why, uid);
+	put_str(why, &pos, sizeof why, " may not control this server");
+	why[pos] = '\0';
+	pserver__hello(s, fd, 0, 0, -EACCES, why);
+	sys_close(fd);
+}
+
+static void drop_pending(struct pserver *s)
+{
+	sys_close(s->pending_fd);
+	s->pending_fd = -1;
+}
+
+/* Accept one peer: it is served at once if no one is, otherwise it becomes
+ * the pending controller (a newer one supersedes an older one, so a flood of
+ * silent connections cannot hold the slot against the owner's next try). */
+static void accept_one(struct pserver *s)
+{
+	struct ucred cred = { 0, (uid_t)-1, (gid_t)-1 };
+	long fd = sys_accept(s->listen_fd);
+
+	if (fd < 0)
+		return;
+	if (sys_peercred((int)fd, &cred) < 0 || !uid_allowed(s, cred.uid)) {
+		refuse(s, (int)fd, cred.uid);
+		return;
+	}
+	if (s->conn_fd < 0) {
+		if (pserver__hello(s, (int)fd, s->last_epoch + 1, 0, 0, 0) < 0) {
+			sys_close(fd);
+			return;
+		}
+		s->conn_fd = (int)fd;
+		s->epoch = ++s->last_epoch;
+		return;
+	}
+	if (pserver__hello(s, (int)fd, s->last_epoch + 1, NEAR_HELLO_BUSY, 0, 0) < 0) {
+		sys_close(fd);
+		return;
+	}
+	if (s->pending_fd >= 0)
+		drop_pending(s);
+	s->pending_fd = (int)fd;
+	s->pending_quiet = 0;
+	s->pending_epoch = ++s->last_epoch;
+}
+
+/* The pending controller spoke.  Returns: 1 if it took over. */
+static int check_pending(struct pserver *s, short revents)
+{
+	struct near_request req;
+	long n;
+
+	if (s->pending_quiet) {
+		/* Its requests wait their turn; only a hangup matters now. */
+		if (revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+			drop_pending(s);
+		return 0;
+	}
+	n = sys_recv(s->pending_fd, &req, sizeof req, MSG_PEEK | MSG_DONTWAIT);
+	if (n == -EAGAIN || n == -EINTR)
+		return 0;
+	if (n <= 0) {
+		drop_pending(s);
+		return 0;
+	}
+	if (n < (long)sizeof req || req.nr != NEAR_OP_TAKEOVER) {
+		/* Ordinary requests (or a takeover not sent in one piece): the
+		 * controller waits until the current one leaves. */
+		s->pending_quiet = 1;
+		return 0;
+	}
+	sys_recv(s->pending_fd, &req, sizeof req, MSG_DONTWAIT);
+	sys_close(s->conn_fd); /* the old controller sees end of file */
+	s->conn_fd = s->pending_fd;
+	s->epoch = s->pending_epoch;
+	s->pending_fd = -1;
+	s->in_len = 0;
+	s->out_n = 0;
+	s->out[s->out_n++] = (int64_t)s->epoch;
+	return 1;
+}
+
+int pserver__wait(struct pserver *s, short events)
+{
+	for (;;) {
+		struct pollfd p[3];
+		unsigned n = 0, il = 3, ip = 3;
+		long r;
+
+		p[n].fd = s->conn_fd;
+		p[n].events = events;
+		p[n++].revents = 0;
+		if (s->pending_fd >= 0) {
+			ip = n;
+			p[n].fd = s->pending_fd;
+			p[n].events = (short)(POLLRDHUP | (s->pending_quiet ? 0 : POLLIN));
+			p[n++].revents = 0;
+		}
+		if (s->listen_fd >= 0) {
+			il = n;
+			p[n].fd = s->listen_fd;
+			p[n].events = POLLIN;
+			p[n++].revents = 0;
+		}
+		r = sys_ppoll(p, n);
+		if (r == -EINTR)
+			continue;
+		if (r < 0)
+			return (int)r;
+		/* The pending controller first: a takeover must not lose its
+		 * slot to a newcomer accepted in the same round. */
+		if (ip < n && p[ip].revents && check_pending(s, p[ip].revents))
+			return -ECONNABORTED;
+		if (il < n && (p[il].revents & POLLIN))
+			accept_one(s);
+		if (p[0].revents)
+			return p[0].revents;
+	}
+}
+
+int pserver__next_conn(struct pserver *s)
+{
+	if (s->pending_fd >= 0) {
+		/* Promote the waiting controller; its queued requests run now. */
+		s->conn_fd = s->pending_fd;
+		s->epoch = s->pending_epoch;
+		s->pending_fd = -1;
+		set_state(s, PSERVER_SERVING);
+		return 0;
+	}
+	if (s->listen_fd < 0)
+		return -ENOTCONN;
+	set_state(s, PSERVER_IDLE);
+	while (s->conn_fd < 0) {
+		struct pollfd p = { s->listen_fd, POLLIN, 0 };
+		long r = sys_ppoll(&p, 1);
+
+		if (r == -EINTR)
+			continue;
+		if (r < 0)
+			return (int)r;
+		if (p.revents & (POLLERR | POLLNVAL))
+			return -EBADF;
+		if (p.revents & POLLIN)
+			accept_one(s);
+	}
+	set_state(s, PSERVER_SERVING);
+	return 0;
+}
