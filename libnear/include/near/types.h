@@ -36,11 +36,25 @@ static inline struct near_pid near_pid(int pid)
 	struct near_pid p = { pid };
 	return p;
 }
-/* The raw value, as a syscall argument. */
+static inline long near__fd_arg(struct near_fd f)
+{
+	return f.fd;
+}
+static inline long near__addr_arg(struct near_addr a)
+{
+	return (long)a.addr;
+}
+static inline long near__pid_arg(struct near_pid p)
+{
+	return p.pid;
+}
+#ifndef __cplusplus
+/* The raw value of a near identifier, as a syscall argument. */
 #define near_arg(x) _Generic((x),                                              \
-	struct near_fd: (long)(x).fd,                                          \
-	struct near_addr: (long)(x).addr,                                      \
-	struct near_pid: (long)(x).pid)
+	struct near_fd: near__fd_arg,                                          \
+	struct near_addr: near__addr_arg,                                      \
+	struct near_pid: near__pid_arg)(x)
+#endif
 
 #ifdef __cplusplus
 }
