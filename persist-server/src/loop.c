@@ -149,7 +149,10 @@ static int run_one(struct pserver *s, const struct near_request *q, unsigned *of
 		/* Already served: nothing to take over. */
 		return push(s, (int64_t)s->epoch);
 	}
-	if (q->nr < 0)
+	/* Not a syscall: a negative number, or one wider than 32 bits, whose
+	 * upper half the kernel would ignore (x86-64 and arm64 take the number
+	 * as an int: 2^32 + __NR_kill would run kill). */
+	if (q->nr < 0 || q->nr > INT32_MAX)
 		return push(s, -ENOSYS);
 	if (ends_server(q->nr) && (r = flush(s)) < 0)
 		return r;
@@ -170,14 +173,18 @@ int pserver__run_batch(struct pserver *s)
 		pserver__copy(&q, in + off, REQ_SIZE);
 		off += REQ_SIZE;
 		r = run_one(s, &q, &off);
-		if (r == -EMSGSIZE) {
-			/* The payload cannot be skipped safely: answer and hang up. */
-			s->out[s->out_n++] = -EMSGSIZE;
-			flush(s);
-			return r;
+		if (r == -EMSGSIZE || r == -EPIPE) {
+			/* -EMSGSIZE: the payload cannot be skipped safely: answer
+			 * and hang up.  -EPIPE: end of file inside a payload: send
+			 * what is owed first, as at any other end of file.  If a
+			 * takeover happens while that waits to be sent, conn_fd is
+			 * already the new controller: serve it, do not hang up. */
+			if (r == -EMSGSIZE)
+				s->out[s->out_n++] = -EMSGSIZE;
+			if (flush(s) == -ECONNABORTED)
+				return -ECONNABORTED;
+			return r == -EPIPE ? 1 : r;
 		}
-		if (r == -EPIPE)
-			return 1;
 		if (r < 0)
 			return r;
 	}

@@ -127,8 +127,10 @@ static int check_pending(struct pserver *s, short revents)
 	long n;
 
 	if (s->pending_quiet) {
-		/* Its requests wait their turn; only a hangup matters now. */
-		if (revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+		/* Its requests wait their turn; only a hangup matters now.  Not
+		 * POLLRDHUP: a controller that queued its requests and shut its
+		 * sending side still waits for the answers. */
+		if (revents & (POLLHUP | POLLERR | POLLNVAL))
 			drop_pending(s);
 		return 0;
 	}
@@ -169,7 +171,7 @@ int pserver__wait(struct pserver *s, short events)
 		if (s->pending_fd >= 0) {
 			ip = n;
 			p[n].fd = s->pending_fd;
-			p[n].events = (short)(POLLRDHUP | (s->pending_quiet ? 0 : POLLIN));
+			p[n].events = (short)(s->pending_quiet ? 0 : POLLRDHUP | POLLIN);
 			p[n++].revents = 0;
 		}
 		if (s->listen_fd >= 0) {
