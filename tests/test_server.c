@@ -122,6 +122,7 @@ static int connect_as_nobody(const char *path, char *why, size_t len)
 	assert_true(child >= 0);
 	if (child == 0) {
 		struct ctl c;
+		memset(&c, 0, sizeof c);
 		close(p[0]);
 		if (setresuid(0, 65534, 0) < 0)
 			_exit(2);
