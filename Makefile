@@ -10,9 +10,10 @@ PREFIX  ?= /usr/local
 STAGE   := $(CURDIR)/build/stage$(if $(SANITIZE),-san)
 export PKG_CONFIG_PATH := $(STAGE)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
 export PERSIST_SERVER_EXE := $(STAGE)/bin/persist-server
-LAYERS  := libnear persist-server
+# In dependency order.
+LAYERS  := libnear persist-server libfar
 
-all: persist-server
+all: persist-server libfar
 
 # Installs the build and test dependencies when missing (Debian/Ubuntu).
 deps:
@@ -23,10 +24,13 @@ libnear: deps
 	$(MAKE) -C libnear install PREFIX=$(STAGE)
 persist-server: libnear
 	$(MAKE) -C persist-server install PREFIX=$(STAGE)
+libfar: libnear
+	$(MAKE) -C libfar install PREFIX=$(STAGE)
 
 check: all
 	$(MAKE) -C libnear check
 	$(MAKE) -C persist-server check
+	$(MAKE) -C libfar check
 	$(MAKE) -C tests check
 	$(MAKE) -C tests/arch check
 
@@ -36,11 +40,13 @@ bench: all
 demo: all
 	$(MAKE) -C tests demo
 
+# The layers above libnear are built afresh against the installed lower
+# layers, in order, so their rpaths name PREFIX and not the staging area.
 install:
 	$(MAKE) -C libnear install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
-	# Built afresh against the installed libnear, so its rpath names PREFIX.
-	PKG_CONFIG_PATH=$(DESTDIR)$(PREFIX)/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(DESTDIR) \
-		$(MAKE) -C persist-server B=build-install install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+	set -e; for d in $(filter-out libnear,$(LAYERS)); do \
+		PKG_CONFIG_PATH=$(DESTDIR)$(PREFIX)/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(DESTDIR) \
+		$(MAKE) -C $$d B=build-install install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR); done
 
 clean:
 	for d in $(LAYERS) tests tests/arch bench; do $(MAKE) -C $$d clean; done
