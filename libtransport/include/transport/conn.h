@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/* libtransport: the controller's side of a syscall connection.
+ *
+ * A connection speaks <near/proto.h> to a persist server over a connected
+ * stream socket.  It offers three styles, as libpq and hiredis do:
+ *
+ *  - blocking: transport_call() sends one request and waits for its answer;
+ *  - pipelined: transport_submit() queues requests, transport_wait() returns
+ *    their results in order;
+ *  - non-blocking, for a program with its own event loop: submit, then poll
+ *    transport_fd() for transport_events(), call transport_io() when it is
+ *    ready, and collect results with transport_result().
+ *
+ * Transport failures are told apart from syscall results: a request that was
+ * not (fully) sent was not executed (-ENOTCONN); a request that was sent but
+ * whose answer never came may or may not have run (-ECONNRESET).  A hangup
+ * right after exit, exit_group, execve or execveat is the success it usually
+ * is, and is reported as 0.
+ *
+ * Every function returns 0 (or a documented non-negative value) on success
+ * and a negative errno on failure; none touches the errno global. */
+#ifndef TRANSPORT_CONN_H
+#define TRANSPORT_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <near/proto.h>
+#include <near/sysif.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define TRANSPORT_EXPORT __attribute__((visibility("default")))
+#else
+#define TRANSPORT_EXPORT
+#endif
+
+struct transport_conn;
+
+/* Connect to the server listening at path and read its hello.  On failure
+ * why (if not NULL) says what went wrong.
+ * Returns: 0 with *out set; -ENAMETOOLONG; connect(2)'s error (-ENOENT: no
+ * server socket there; -ECONNREFUSED: nobody listens); near_hello_check's
+ * error (-EPROTO, -EPROTONOSUPPORT, -ENOEXEC, or the server's refusal such
+ * as -EACCES); -ECONNRESET if the server closed before its hello;
+ * -ETIMEDOUT if no hello came within timeout_ms (< 0: no limit). */
+TRANSPORT_EXPORT int transport_connect(const char *path, int timeout_ms,
+				       struct transport_conn **out, char *why,
+				       size_t whylen);
+
+/* The same on an already connected socket; the connection owns fd from
+ * now on, even on failure.  Returns: as transport_connect. */
+TRANSPORT_EXPORT int transport_attach(int fd, int timeout_ms,
+				      struct transport_conn **out, char *why,
+				      size_t whylen);
+
+/* Close the socket and free everything.  Outstanding requests are dropped;
+ * remote memory from transport_alloc stays mapped in the server. */
+TRANSPORT_EXPORT void transport_close(struct transport_conn *c);
+
+/* Returns: the server's hello. */
+TRANSPORT_EXPORT const struct near_hello *transport_hello(const struct transport_conn *c);
+
+/* Returns: the connection's libnear sysif, valid until transport_close. */
+TRANSPORT_EXPORT struct near_sysif *transport_sysif(struct transport_conn *c);
+
+/* Run one syscall and wait for its answer.
+ * Returns: 0 with *result set to the syscall's result (which may itself be
+ * -errno); -ENOTCONN if it was not sent; -ECONNRESET if it was sent and the
+ * connection ended without an answer; -ETIMEDOUT past the connection's
+ * timeout (see transport_set_timeout; the connection is then unusable);
+ * -EBUSY if pipelined requests are outstanding (collect them first). */
+TRANSPORT_EXPORT int transport_call(struct transport_conn *c,
+				    const struct near_request *req,
+				    int64_t *result);
+
+/* Convenience: the syscall's result, or the transport error.
+ * Returns: as described; ambiguous by nature, prefer transport_call. */
+TRANSPORT_EXPORT int64_t transport_syscall(struct transport_conn *c, int64_t nr,
+					   int64_t a, int64_t b, int64_t c3,
+					   int64_t d, int64_t e, int64_t f);
+
+/* Queue a request; it is sent by transport_io, transport_flush or
+ * transport_wait.  Never blocks.
+ * Returns: 0; -ENOTCONN if the connection has ended; -ENOMEM. */
+TRANSPORT_EXPORT int transport_submit(struct transport_conn *c,
+				      const struct near_request *req);
+
+/* Send all queued requests, waiting as needed.
+ * Returns: 0; -ENOTCONN if some could not be sent (they did not run). */
+TRANSPORT_EXPORT int transport_flush(struct transport_conn *c);
+
+/* Result of the oldest outstanding request, waiting for it.
+ * Returns: 0 with *result set; -EAGAIN if nothing is outstanding;
+ * -ENOTCONN / -ECONNRESET / -ETIMEDOUT as for transport_call. */
+TRANSPORT_EXPORT int transport_wait(struct transport_conn *c, int64_t *result);
+
+/* Non-blocking API. */
+/* Returns: the fd to poll. */
+TRANSPORT_EXPORT int transport_fd(const struct transport_conn *c);
+/* Returns: the poll events the connection waits for now (POLLOUT while
+ * requests are queued, POLLIN while answers are outstanding), or 0. */
+TRANSPORT_EXPORT short transport_events(const struct transport_conn *c);
+/* Send and receive whatever can be without blocking.
+ * Returns: 0; -ECONNRESET or another -errno once the connection ended (the
+ * results of the affected requests say which were lost). */
+TRANSPORT_EXPORT int transport_io(struct transport_conn *c);
+/* Result of the oldest outstanding request if it has arrived.
+ * Returns: 0 with *result set; -EAGAIN if not yet (or nothing outstanding:
+ * see transport_outstanding); -ENOTCONN / -ECONNRESET for a lost request. */
+TRANSPORT_EXPORT int transport_result(struct transport_conn *c, int64_t *result);
+/* Returns: the number of requests submitted and not yet collected. */
+TRANSPORT_EXPORT unsigned transport_outstanding(const struct transport_conn *c);
+
+/* Limit every blocking wait (calls, flushes, memory operations) to ms
+ * milliseconds (< 0: no limit, the default; a remote syscall may block for
+ * as long as it likes).  Returns: 0. */
+TRANSPORT_EXPORT int transport_set_timeout(struct transport_conn *c, int ms);
+
+/* Tracing: with PERSIST_TRACE=1 in the environment when the connection is
+ * made, each remote syscall is printed to stderr, strace-style.  A program
+ * can also install its own hook (NULL restores the default).  The hook gets
+ * the request and its result, or the transport error. */
+typedef void transport_trace_fn(void *arg, const struct transport_conn *c,
+				const struct near_request *req, int64_t result);
+/* Returns: 0. */
+TRANSPORT_EXPORT int transport_set_trace(struct transport_conn *c,
+					 transport_trace_fn *fn, void *arg);
+/* The default hook: one line to stderr.  Returns nothing. */
+TRANSPORT_EXPORT void transport_trace_stderr(void *arg, const struct transport_conn *c,
+					     const struct near_request *req,
+					     int64_t result);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

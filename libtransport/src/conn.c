@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+/* Making and ending a connection: the server speaks first with its hello. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <asm/unistd.h>
+#include "internal.h"
+
+static void say(char *why, size_t len, const char *fmt, const char *arg, int err)
+{
+	if (why && len)
+		snprintf(why, len, fmt, arg, strerror(-err));
+}
+
+TRANSPORT_EXPORT int transport_attach(int fd, int timeout_ms,
+				      struct transport_conn **out, char *why,
+				      size_t whylen)
+{
+	struct transport_conn *c = calloc(1, sizeof *c);
+	size_t got = 0;
+	int r;
+
+	if (why && whylen)
+		why[0] = '\0';
+	if (!c) {
+		near_syscall1(__NR_close, fd);
+		return -ENOMEM;
+	}
+	c->fd = fd;
+	c->timeout_ms = timeout_ms;
+	RB_INIT(&c->blocks);
+	while (got < sizeof c->hello) {
+		long n;
+		r = transport__poll(c, POLLIN);
+		if (r < 0) {
+			say(why, whylen, "no hello from the server%s: %s", "", r);
+			goto fail;
+		}
+		n = near_syscall6(__NR_recvfrom, fd, (long)((char *)&c->hello + got),
+				  (long)(sizeof c->hello - got), MSG_DONTWAIT, 0, 0);
+		if (n == 0) {
+			r = -ECONNRESET;
+			say(why, whylen, "the server closed the connection before its hello%s (%s)", "", r);
+			goto fail;
+		}
+		if (n == -EAGAIN || n == -EINTR)
+			continue;
+		if (n < 0) {
+			r = (int)n;
+			say(why, whylen, "reading the hello%s: %s", "", r);
+			goto fail;
+		}
+		got += (size_t)n;
+	}
+	r = near_hello_check(&c->hello, why, whylen);
+	if (r < 0)
+		goto fail;
+	transport__sysif_init(c);
+	transport__trace_init(c);
+	*out = c;
+	return 0;
+fail:
+	near_syscall1(__NR_close, fd);
+	free(c);
+	return r;
+}
+
+TRANSPORT_EXPORT int transport_connect(const char *path, int timeout_ms,
+				       struct transport_conn **out, char *why,
+				       size_t whylen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	long fd, r;
+
+	if (strlen(path) >= sizeof sa.sun_path) {
+		say(why, whylen, "socket path too long: %s (%s)", path, -ENAMETOOLONG);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = near_syscall3(__NR_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return (int)fd;
+	r = near_syscall3(__NR_connect, fd, (long)&sa, sizeof sa);
+	if (r < 0) {
+		say(why, whylen, "cannot connect to %s: %s", path, (int)r);
+		near_syscall1(__NR_close, fd);
+		return (int)r;
+	}
+	return transport_attach((int)fd, timeout_ms, out, why, whylen);
+}
+
+TRANSPORT_EXPORT void transport_close(struct transport_conn *c)
+{
+	struct transport__block *b, *nb;
+	struct transport__arena *a, *na;
+
+	if (!c)
+		return;
+	near_syscall1(__NR_close, c->fd);
+	RB_FOREACH_SAFE(b, transport__blocks, &c->blocks, nb) {
+		RB_REMOVE(transport__blocks, &c->blocks, b);
+		free(b);
+	}
+	for (a = c->arenas; a; a = na) {
+		na = a->next;
+		free(a);
+	}
+	free(c->out);
+	free(c->q);
+	free(c);
+}
+
+TRANSPORT_EXPORT const struct near_hello *transport_hello(const struct transport_conn *c)
+{
+	return &c->hello;
+}
+
+TRANSPORT_EXPORT int transport_fd(const struct transport_conn *c)
+{
+	return c->fd;
+}
+
+TRANSPORT_EXPORT int transport_set_timeout(struct transport_conn *c, int ms)
+{
+	c->timeout_ms = ms;
+	return 0;
+}

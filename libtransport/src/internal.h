@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/* libtransport internals; never installed. */
+#ifndef TRANSPORT_INTERNAL_H
+#define TRANSPORT_INTERNAL_H
+
+#include <stdint.h>
+#include <bsd/sys/tree.h>
+#include <near/syscall.h>
+#include <transport/conn.h>
+#include <transport/mem.h>
+
+/* A request sent or queued, whose answer has not been collected. */
+struct transport__pending {
+	struct near_request req; /* kept for tracing and hangup rules */
+	uint64_t rlen;           /* READ_MEM: data bytes before the result */
+	void *dst;               /* where those bytes go */
+	size_t end;              /* out-buffer offset just past this request */
+	int64_t result;
+	int state;               /* PENDING_* */
+};
+/* In this order: settled means >= PENDING_DONE. */
+enum { PENDING_SENDING, PENDING_SENT, PENDING_DONE, PENDING_LOST };
+
+/* One allocation in the server's memory. */
+struct transport__block {
+	RB_ENTRY(transport__block) link;
+	uint64_t addr, len;
+};
+RB_HEAD(transport__blocks, transport__block);
+
+struct transport__arena {
+	struct transport__arena *next;
+	uint64_t base, len;
+};
+
+struct transport_conn {
+	struct near_sysif sysif; /* first: the sysif casts back to the conn */
+	int fd;
+	int timeout_ms;
+	int broken;              /* 0, or the -errno that ended the connection */
+	struct near_hello hello;
+
+	/* Bytes queued for the server; out_off of them already sent. */
+	unsigned char *out;
+	size_t out_len, out_off, out_cap;
+
+	/* Outstanding requests, oldest first (a ring). */
+	struct transport__pending *q;
+	unsigned q_head, q_count, q_cap;
+	unsigned q_recv;         /* index (from head) of the first not DONE */
+	size_t rx_got;           /* bytes of that one's answer received */
+	unsigned char rx_res[8];
+
+	enum transport_mem_kind mem;
+	int local_ok, pvm_ok;    /* proven by decide() in mem.c */
+
+	struct transport__arena *arenas;
+	struct transport__blocks blocks;
+
+	transport_trace_fn *trace;
+	void *trace_arg;
+};
+
+RB_PROTOTYPE(transport__blocks, transport__block, link, transport__block_cmp)
+
+/* pipeline.c */
+int transport__queue(struct transport_conn *c, const struct near_request *req,
+		     const void *payload, size_t plen, void *rdst, uint64_t rlen);
+int transport__wait_one(struct transport_conn *c, int64_t *result);
+int transport__poll(struct transport_conn *c, short events);
+void transport__break(struct transport_conn *c, int err);
+
+/* sysif.c */
+void transport__sysif_init(struct transport_conn *c);
+
+/* mem.c */
+int transport__inband_write(struct transport_conn *c, uint64_t dst, const void *src, size_t len);
+int transport__inband_read(struct transport_conn *c, void *dst, uint64_t src, size_t len);
+
+/* trace.c */
+void transport__trace_init(struct transport_conn *c);
+static inline void transport__traced(struct transport_conn *c,
+				     const struct near_request *req, int64_t result)
+{
+	if (c->trace && req->nr >= 0)
+		c->trace(c->trace_arg, c, req, result);
+}
+
+#endif
