@@ -33,6 +33,8 @@ check: all
 	$(MAKE) -C libfar check
 	$(MAKE) -C tests check
 	$(MAKE) -C tests/arch check
+	$(MAKE) -C tests/pkgconfig check
+	$(MAKE) -C tests/nix check
 
 bench: all
 	$(MAKE) -C bench run OUT=$(CURDIR)/build/bench.json
@@ -49,7 +51,7 @@ install:
 		$(MAKE) -C $$d B=build-install install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR); done
 
 clean:
-	for d in $(LAYERS) tests tests/arch bench; do $(MAKE) -C $$d clean; done
+	for d in $(LAYERS) tests tests/arch tests/pkgconfig tests/nix bench; do $(MAKE) -C $$d clean; done
 	rm -rf build
 
 .PHONY: all deps check bench demo install clean $(LAYERS)

@@ -19,7 +19,12 @@ qemu-user:/usr/bin/qemu-aarch64
 clang:/usr/bin/clang
 libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 valgrind:/usr/bin/valgrind
+libc6-dev:/usr/include/stdio.h
+binutils:/usr/bin/readelf
 "
+# libc6-dev (libc.a) and binutils (readelf): tests/pkgconfig links its
+# consumers with -static and checks them.  nix-bin is not installed here
+# (make demo runs this script too): tests/nix installs it when it runs.
 
 missing=""
 for n in $NEEDS; do

@@ -1,0 +1,101 @@
+# SPDX-License-Identifier: MIT
+# TEST FIXTURE, not packaging: a minimal stand-in for the part of nixpkgs
+# that nix/*.nix and flake.nix use, so they can be built offline with the
+# host's toolchain.  Called like nixpkgs: import ./. { system; overlays; }.
+#
+# - stdenv.mkDerivation: builtins.derivation running builder.sh (unpack,
+#   build, check if doCheck, install) with the host's /bin/sh, make, gcc and
+#   coreutils.  pkg-config sees only the .pc files of the derivation's
+#   declared inputs and what they propagate (PKG_CONFIG_LIBDIR), never the
+#   host's default path.
+# - cmocka, libbsd, sqlite: store paths holding a copy of the host's .pc file,
+#   which points at the host's headers and libraries under /usr.
+# - pkg-config, gcc, gnumake, gdb, valgrind: store paths wrapping the host's.
+# - callPackage, appendOverlays, extend, symlinkJoin, mkShell.
+{ system ? builtins.currentSystem, overlays ? [ ], ... }:
+
+let
+  lib = import ./lib.nix;
+
+  # Host files, in the multiarch directory of the system asked for.
+  multiarch = {
+    x86_64-linux = "x86_64-linux-gnu";
+    aarch64-linux = "aarch64-linux-gnu";
+  }.${system};
+  hostPc = name: "/usr/lib/${multiarch}/pkgconfig/${name}.pc";
+
+  # A raw derivation run by the host's /bin/sh.
+  shDerivation = name: script: attrs: derivation ({
+    inherit name system;
+    builder = "/bin/sh";
+    args = [ "-euc" script ];
+    PATH = "/usr/bin:/bin";
+  } // attrs);
+
+  # A library from the host: its .pc files copied into the store path.
+  hostLibrary = pname: pcs: shDerivation "host-${pname}" ''
+    mkdir -p "$out/lib/pkgconfig"
+    for pc in $pcs; do cp "$pc" "$out/lib/pkgconfig/"; done
+  '' { pcs = map hostPc pcs; } // { inherit pname; };
+
+  # A tool from the host: $out/bin/NAME execs the host's.
+  hostTool = pname: bins: shDerivation "host-${pname}" ''
+    mkdir -p "$out/bin"
+    for b in $bins; do
+      printf '#!/bin/sh\nexec %s "$@"\n' "$b" > "$out/bin/''${b##*/}"
+      chmod +x "$out/bin/''${b##*/}"
+    done
+  '' { inherit bins; } // { inherit pname; };
+
+  mkDerivation = { pname, version, meta ? { }, passthru ? { }, ... }@args:
+    let
+      drvArgs = removeAttrs args [ "meta" "passthru" ];
+      drv = derivation ({
+        name = "${pname}-${version}";
+        inherit system;
+        builder = "/bin/sh";
+        args = [ ./builder.sh ];
+        nativeBuildInputs = [ ];
+        buildInputs = [ ];
+        propagatedBuildInputs = [ ];
+        makeFlags = [ ];
+        doCheck = false;
+      } // drvArgs);
+    in
+    drv // passthru // { inherit meta pname version; };
+
+  base = self: {
+    inherit lib system;
+    callPackage = lib.callPackageWith self;
+    appendOverlays = more: import ./. { inherit system; overlays = overlays ++ more; };
+    extend = overlay: self.appendOverlays [ overlay ];
+
+    stdenv = {
+      inherit mkDerivation;
+      hostPlatform = { inherit system; isLinux = true; };
+      buildPlatform = { inherit system; isLinux = true; };
+      cc = self.gcc;
+    };
+
+    pkg-config = hostTool "pkg-config" [ "/usr/bin/pkg-config" ];
+    gcc = hostTool "gcc" [ "/usr/bin/gcc" "/usr/bin/cc" ];
+    gnumake = hostTool "gnumake" [ "/usr/bin/make" ];
+    gdb = hostTool "gdb" [ "/usr/bin/gdb" ];
+    valgrind = hostTool "valgrind" [ "/usr/bin/valgrind" ];
+    cmocka = hostLibrary "cmocka" [ "cmocka" ];
+    libbsd = hostLibrary "libbsd" [ "libbsd" ];
+    sqlite = hostLibrary "sqlite" [ "sqlite3" ];
+
+    symlinkJoin = { name, paths, ... }: shDerivation name ''
+      mkdir -p "$out"
+      # First one wins on a collision, as with nixpkgs' lndir.
+      for p in $paths; do cp -rsn "$p/." "$out/"; chmod -R u+w "$out"; done
+    '' { inherit paths; };
+
+    # nixpkgs' mkShell is not meant to be built; neither is this one.
+    mkShell = { packages ? [ ], ... }: shDerivation "nix-shell" ''
+      echo "mkShell is for nix-shell/nix develop, not for building" >&2; exit 1
+    '' { inherit packages; };
+  };
+in
+lib.fix (self: builtins.foldl' (super: overlay: super // overlay self super) (base self) overlays)
