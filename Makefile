@@ -35,6 +35,7 @@ check: all
 	$(MAKE) -C tests/arch check
 	$(MAKE) -C tests/pkgconfig check
 	$(MAKE) -C tests/nix check
+	$(if $(SANITIZE),@echo "tests/fuzz: skipped under SANITIZE=1 (the fuzzer is always built with ASan + UBSan)",$(MAKE) -C tests/fuzz check)
 
 bench: all
 	$(MAKE) -C bench run OUT=$(CURDIR)/build/bench.json
@@ -51,7 +52,7 @@ install:
 		$(MAKE) -C $$d B=build-install install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR); done
 
 clean:
-	for d in $(LAYERS) tests tests/arch tests/pkgconfig tests/nix bench; do $(MAKE) -C $$d clean; done
+	for d in $(LAYERS) tests tests/arch tests/pkgconfig tests/nix tests/fuzz bench; do $(MAKE) -C $$d clean; done
 	rm -rf build
 
 .PHONY: all deps check bench demo install clean $(LAYERS)

@@ -64,7 +64,7 @@ static int write_mem(struct pserver *s, unsigned *off, uint64_t addr,
 	if (have > len)
 		have = (unsigned long)len;
 	if (have) {
-		long n = sys_copy_to(s->pid, (void *)(uintptr_t)addr,
+		long n = sys_copy_to(s->pid, (void *)CTL_ADDR(addr, have),
 				     (char *)s->in + *off, have);
 		if (n != (long)have)
 			err = n < 0 ? n : -EFAULT;
@@ -72,7 +72,7 @@ static int write_mem(struct pserver *s, unsigned *off, uint64_t addr,
 	}
 	for (done = have; done < len;) {
 		unsigned long want = (unsigned long)len - done;
-		void *dst = (void *)(uintptr_t)(addr + done);
+		void *dst = (void *)CTL_ADDR(addr + done, want);
 		long n;
 
 		if (err) {
@@ -109,7 +109,7 @@ static int read_mem(struct pserver *s, uint64_t addr, uint64_t len)
 	r = flush(s); /* earlier answers go first */
 	if (r < 0)
 		return r;
-	r = pserver__send_all(s, (const void *)(uintptr_t)addr, (unsigned long)len, &sent);
+	r = pserver__send_all(s, (const void *)CTL_ADDR(addr, len), (unsigned long)len, &sent);
 	if (r == -EFAULT) {
 		err = r;
 		pserver__zero(s->scratch, sizeof s->scratch);
@@ -156,7 +156,7 @@ static int run_one(struct pserver *s, const struct near_request *q, unsigned *of
 		return push(s, -ENOSYS);
 	if (ends_server(q->nr) && (r = flush(s)) < 0)
 		return r;
-	return push(s, near_syscall6(q->nr, q->args[0], q->args[1], q->args[2],
+	return push(s, sys_executor6(q->nr, q->args[0], q->args[1], q->args[2],
 				     q->args[3], q->args[4], q->args[5]));
 }
 

@@ -55,4 +55,20 @@ static inline long sys_copy_to(int pid, void *dst, const void *src, size_t len)
 			     L(&remote), 1, 0);
 }
 
+/* The executor, and where the loop has the kernel access len bytes at a
+ * controller's address addr.  The fuzzing build (tests/fuzz,
+ * -DPSERVER_FUZZ) routes both to its harness, so no fuzzed syscall ever
+ * runs and only the harness's sandbox can be written; in this build they
+ * are the raw syscall and addr itself. */
+#ifdef PSERVER_FUZZ
+#include <stdint.h>
+long pserver_fuzz_exec(long nr, long a, long b, long c, long d, long e, long f);
+uintptr_t pserver_fuzz_addr(uint64_t addr, uint64_t len);
+#define sys_executor6 pserver_fuzz_exec
+#define CTL_ADDR(addr, len) pserver_fuzz_addr(addr, len)
+#else
+#define sys_executor6 near_syscall6
+#define CTL_ADDR(addr, len) ((uintptr_t)(addr))
+#endif
+
 #endif
