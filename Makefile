@@ -11,9 +11,9 @@ STAGE   := $(CURDIR)/build/stage$(if $(SANITIZE),-san)
 export PKG_CONFIG_PATH := $(STAGE)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
 export PERSIST_SERVER_EXE := $(STAGE)/bin/persist-server
 # In dependency order.
-LAYERS  := libnear persist-server libfar
+LAYERS  := libnear persist-server libfar libhandle
 
-all: persist-server libfar
+all: persist-server libfar libhandle
 
 # Installs the build and test dependencies when missing (Debian/Ubuntu).
 deps:
@@ -26,11 +26,14 @@ persist-server: libnear
 	$(MAKE) -C persist-server install PREFIX=$(STAGE)
 libfar: libnear
 	$(MAKE) -C libfar install PREFIX=$(STAGE)
+libhandle: libfar
+	$(MAKE) -C libhandle install PREFIX=$(STAGE)
 
 check: all
 	$(MAKE) -C libnear check
 	$(MAKE) -C persist-server check
 	$(MAKE) -C libfar check
+	$(MAKE) -C libhandle check
 	$(MAKE) -C tests check
 	$(MAKE) -C tests/arch check
 	$(MAKE) -C tests/pkgconfig check
