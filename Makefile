@@ -11,9 +11,9 @@ STAGE   := $(CURDIR)/build/stage$(if $(SANITIZE),-san)
 export PKG_CONFIG_PATH := $(STAGE)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
 export PERSIST_SERVER_EXE := $(STAGE)/bin/persist-server
 # In dependency order.
-LAYERS  := libnear persist-server libfar libhandle
+LAYERS  := libnear persist-server libfar libhandle libtransport
 
-all: persist-server libfar libhandle
+all: persist-server libfar libhandle libtransport
 
 # Installs the build and test dependencies when missing (Debian/Ubuntu).
 deps:
@@ -28,12 +28,16 @@ libfar: libnear
 	$(MAKE) -C libfar install PREFIX=$(STAGE)
 libhandle: libfar
 	$(MAKE) -C libhandle install PREFIX=$(STAGE)
+# libtransport's tests drive the real server loop, hence persist-server.
+libtransport: libfar persist-server
+	$(MAKE) -C libtransport install PREFIX=$(STAGE)
 
 check: all
 	$(MAKE) -C libnear check
 	$(MAKE) -C persist-server check
 	$(MAKE) -C libfar check
 	$(MAKE) -C libhandle check
+	$(MAKE) -C libtransport check
 	$(MAKE) -C tests check
 	$(MAKE) -C tests/arch check
 	$(MAKE) -C tests/pkgconfig check
