@@ -96,4 +96,20 @@ static inline struct handle_ptr local_ptr(struct handle_task *t, void *p, size_t
 	return r;
 }
 
+/* The calling process as task t, for a group's setup and teardown. */
+#define TASK_FIXTURE                                                           \
+	static struct near_local_sysif ls;                                     \
+	static struct handle_task t;                                           \
+	static int setup(void **state)                                         \
+	{                                                                      \
+		(void)state;                                                   \
+		return handle_task_init(&t, near_local_sysif_init(&ls), 0);    \
+	}                                                                      \
+	static int teardown(void **state)                                      \
+	{                                                                      \
+		(void)state;                                                   \
+		handle_task_close(&t);                                         \
+		return 0;                                                      \
+	}
+
 #endif

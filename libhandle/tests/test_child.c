@@ -5,21 +5,7 @@
 #include <linux/sched.h>
 #include "common.h"
 
-static struct near_local_sysif ls;
-static struct handle_task t;
-
-static int setup(void **state)
-{
-	(void)state;
-	return handle_task_init(&t, near_local_sysif_init(&ls), 0);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	handle_task_close(&t);
-	return 0;
-}
+TASK_FIXTURE
 
 /* A child that blocks on a pipe, then exits with code; clone3 through the
  * task, or fork where clone3 is not available (valgrind 3.19). */
@@ -55,7 +41,8 @@ static void wait_exit_status(void **state)
 	(void)state;
 	ip = local_ptr(&t, &si, sizeof si);
 	assert_int_equal(handle_child_init(&c, &t, pid), 0);
-	assert_true(c.pidfd >= 0);
+	/* valgrind 3.19 has no pidfd_open: the handle falls back to the pid */
+	assert_true(c.pidfd >= 0 || getenv("PERSIST_VALGRIND"));
 	/* nothing yet */
 	memset(&si, 0xff, sizeof si);
 	assert_int_equal(handle_child_waitid(&c, &ip, WEXITED | WNOHANG), 0);
@@ -65,7 +52,8 @@ static void wait_exit_status(void **state)
 	/* the controller's pidfd becomes readable when the child ends */
 	pfd.fd = c.pidfd;
 	pfd.events = POLLIN;
-	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	if (c.pidfd >= 0)
+		assert_int_equal(poll(&pfd, 1, 5000), 1);
 	/* WNOWAIT reports and leaves it waitable, twice */
 	for (int i = 0; i < 2; i++) {
 		memset(&si, 0, sizeof si);

@@ -4,21 +4,7 @@
 #include <signal.h>
 #include "common.h"
 
-static struct near_local_sysif ls;
-static struct handle_task t;
-
-static int setup(void **state)
-{
-	(void)state;
-	return handle_task_init(&t, near_local_sysif_init(&ls), 0);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	handle_task_close(&t);
-	return 0;
-}
+TASK_FIXTURE
 
 static void open_null(struct handle_fd *h, struct handle_task *task)
 {

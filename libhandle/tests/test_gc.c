@@ -106,11 +106,15 @@ static int unshare_child(void)
 	CHECK(nkept >= 3);
 	CHECK(open_owned(&shared) == 0);
 	CHECK((loose = raw_open()) >= 0);
-	pid = (pid_t)syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, 0, 0, 0);
-	CHECK(pid >= 0);
-	if (pid == 0)
-		_exit(unshare_grandchild());
-	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* valgrind cannot follow a clone(CLONE_FILES) that is not a thread */
+	if (!getenv("PERSIST_VALGRIND")) {
+		pid = (pid_t)syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, 0, 0, 0);
+		CHECK(pid >= 0);
+		if (pid == 0)
+			_exit(unshare_grandchild());
+		CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		      WEXITSTATUS(status) == 0);
+	}
 	/* ours: still everything, the unowned one too */
 	CHECK(is_open(shared.fd) && is_open(loose));
 	CHECK(list_fds(NULL, 0) == nkept + 2);

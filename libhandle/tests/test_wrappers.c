@@ -9,21 +9,7 @@
 #include <sys/stat.h>
 #include "common.h"
 
-static struct near_local_sysif ls;
-static struct handle_task t;
-
-static int setup(void **state)
-{
-	(void)state;
-	return handle_task_init(&t, near_local_sysif_init(&ls), 0);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	handle_task_close(&t);
-	return 0;
-}
+TASK_FIXTURE
 
 #define PTR(x) local_ptr(&t, &(x), sizeof(x))
 
@@ -244,7 +230,13 @@ static void process_and_signals(void **state)
 	assert_int_equal(handle_kill(&t, getpid(), SIGUSR1), 0);
 	assert_int_equal(handle_read(&sfd, &sip), sizeof si);
 	assert_int_equal(si.ssi_signo, SIGUSR1);
-	/* pidfd_open / send_signal / getfd on ourselves */
+	/* pidfd_open / send_signal / getfd on ourselves (not under valgrind
+	 * 3.19, which lacks them) */
+	if (getenv("PERSIST_VALGRIND")) {
+		assert_int_equal(handle_rt_sigprocmask(&t, SIG_SETMASK, &oldp, NULL), 0);
+		assert_int_equal(handle_fd_close(&sfd), 0);
+		return;
+	}
 	assert_int_equal(handle_pidfd_open(&pidfd, &t, getpid(), 0), 0);
 	assert_int_equal(handle_pidfd_send_signal(&pidfd, SIGUSR1, NULL, 0), 0);
 	assert_int_equal(handle_read(&sfd, &sip), sizeof si);

@@ -3,8 +3,9 @@
  * in the controller's pid namespace, by a pidfd held in the CONTROLLER's own
  * process, so the controller's event loop can poll it (POLLIN: the child
  * exited) without a remote epoll.  A child in another pid namespace has no
- * pidfd (pidfd is -1): waiting still works through the parent, and signals
- * go through kill in the parent. */
+ * pidfd (pidfd is -1), nor has any child where pidfd_open is missing
+ * (Linux < 5.3; valgrind 3.19): waiting still works through the parent, and
+ * signals go through kill in the parent. */
 #ifndef HANDLE_CHILD_H
 #define HANDLE_CHILD_H
 
@@ -23,7 +24,7 @@ struct handle_child {
 
 /* Start tracking child pid (as parent sees it: what clone3 returned there)
  * of task parent.  Returns: 0; -errno from pidfd_open (-ESRCH: no such
- * process). */
+ * process; -ENOSYS is not an error, it leaves pidfd -1). */
 HANDLE_EXPORT int handle_child_init(struct handle_child *c, struct handle_task *parent,
 				    int pid);
 
