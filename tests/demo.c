@@ -88,16 +88,21 @@ int main(void)
 	printf("persist-server still running: %s\n", server_alive(&srv) ? "yes" : "NO");
 
 	r = ctl_connect(&c, srv.path);
-	if (r < 0)
+	if (r < 0) {
+		server_stop(&srv);
 		return fail("reconnect", &c, r);
+	}
 	printf("controller 2 (pid %d, a new process): connected, epoch %llu\n", getpid(),
 	       (unsigned long long)c.hello.epoch);
 	ctl_read_mem(&c, FDSLOT, &fd, sizeof fd);
 	printf("  fd number left in the server's memory by controller 1: %lld\n", (long long)fd);
 	r = (int)call(&c, "pread64", fd, SCRATCH + 4096 - (int64_t)sizeof note, sizeof note, 0, 0, 0);
 	if (r != (int)sizeof note ||
-	    ctl_read_mem(&c, SCRATCH + 4096 - sizeof note, back, sizeof back) != sizeof back)
+	    ctl_read_mem(&c, SCRATCH + 4096 - sizeof note, back, sizeof back) != sizeof back) {
+		ctl_close(&c);
+		server_stop(&srv);
 		return fail("reading the memfd back", &c, r < 0 ? r : -EIO);
+	}
 	printf("  pread64(fd %lld) = \"%s\"\n", (long long)fd, back);
 	printf("  openat(\"/nonexistent\") = ");
 	ctl_write_mem(&c, SCRATCH, "/nonexistent", 13);
