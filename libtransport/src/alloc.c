@@ -93,3 +93,21 @@ TRANSPORT_EXPORT int transport_free(struct transport_conn *c, uint64_t addr)
 	free(b);
 	return 0;
 }
+
+void transport__forget_memory(struct transport_conn *c)
+{
+	struct transport__block *b, *nb;
+	struct transport__arena *a, *na;
+
+	RB_FOREACH_SAFE(b, transport__blocks, &c->blocks, nb) {
+		RB_REMOVE(transport__blocks, &c->blocks, b);
+		free(b);
+	}
+	for (a = c->arenas; a; a = na) {
+		na = a->next;
+		free(a);
+	}
+	c->arenas = NULL;
+	c->mem = TRANSPORT_MEM_UNDECIDED;
+	c->local_ok = c->pvm_ok = 0;
+}

@@ -95,20 +95,10 @@ TRANSPORT_EXPORT int transport_connect(const char *path, int timeout_ms,
 
 TRANSPORT_EXPORT void transport_close(struct transport_conn *c)
 {
-	struct transport__block *b, *nb;
-	struct transport__arena *a, *na;
-
 	if (!c)
 		return;
 	near_syscall1(__NR_close, c->fd);
-	RB_FOREACH_SAFE(b, transport__blocks, &c->blocks, nb) {
-		RB_REMOVE(transport__blocks, &c->blocks, b);
-		free(b);
-	}
-	for (a = c->arenas; a; a = na) {
-		na = a->next;
-		free(a);
-	}
+	transport__forget_memory(c);
 	free(c->out);
 	free(c->q);
 	free(c);

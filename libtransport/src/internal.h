@@ -3,6 +3,7 @@
 #ifndef TRANSPORT_INTERNAL_H
 #define TRANSPORT_INTERNAL_H
 
+#include <poll.h>
 #include <stdint.h>
 #include <bsd/sys/tree.h>
 #include <near/syscall.h>
@@ -69,6 +70,9 @@ int transport__queue(struct transport_conn *c, const struct near_request *req,
 int transport__wait_one(struct transport_conn *c, int64_t *result);
 int transport__poll(struct transport_conn *c, short events);
 void transport__break(struct transport_conn *c, int err);
+
+/* alloc.c: after an execve the old arenas no longer exist. */
+void transport__forget_memory(struct transport_conn *c);
 
 /* sysif.c */
 void transport__sysif_init(struct transport_conn *c);

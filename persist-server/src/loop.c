@@ -8,6 +8,7 @@
 
 #define REQ_SIZE ((unsigned)sizeof(struct near_request))
 #define IN_CAP ((unsigned)sizeof(((struct pserver *)0)->in))
+#define FORKED 2 /* run_one/run_batch/serve in a NEAR_OP_FORK child */
 
 static int flush(struct pserver *s)
 {
@@ -136,6 +137,91 @@ static int ends_server(int64_t nr)
 	       nr == __NR_execveat;
 }
 
+/* NEAR_OP_FORK: a child of the server that serves fd alone.  In the child
+ * this returns FORKED, which unwinds to pserver_run: the rest of the
+ * parent's batch is the parent's business, and the child's copies of the
+ * parent's sockets are closed so it never reads or answers on them. */
+static int fork_serve(struct pserver *s, int64_t fd)
+{
+	int type = 0;
+	socklen_t len = sizeof type;
+	long pid;
+
+	if (fd < 0 || fd > INT32_MAX || fd == s->conn_fd || fd == s->listen_fd ||
+	    fd == s->pending_fd)
+		return push(s, -EBADF);
+	if (near_syscall6(__NR_getsockopt, fd, SOL_SOCKET, SO_TYPE, (long)&type,
+			  (long)&len, 0) < 0 || type != SOCK_STREAM)
+		return push(s, -ENOTSOCK);
+	pid = sys_executor6(__NR_clone, SIGCHLD, 0, 0, 0, 0, 0);
+	if (pid != 0)
+		return push(s, pid); /* the parent: the child's pid, or -errno */
+	sys_close(s->conn_fd);
+	if (s->listen_fd >= 0)
+		sys_close(s->listen_fd);
+	if (s->pending_fd >= 0)
+		sys_close(s->pending_fd);
+	s->conn_fd = (int)fd;
+	s->listen_fd = -1;
+	s->pending_fd = -1;
+	s->in_len = 0;
+	s->out_n = 0;
+	s->last_epoch = 0;
+	return FORKED;
+}
+
+/* NEAR_OP_SEND_FD: the answer carries a dup of fd as SCM_RIGHTS.  Earlier
+ * answers go first, in their own write, so that the rights sit on exactly
+ * this answer's bytes. */
+static int send_fd(struct pserver *s, int64_t fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	int64_t ok = 0;
+	struct iovec iov = { &ok, sizeof ok };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	unsigned long sent;
+	int r, nfd = (int)fd;
+	long n;
+
+	r = flush(s);
+	if (r < 0)
+		return r;
+	if (fd < 0 || fd > INT32_MAX)
+		return push(s, -EBADF);
+	pserver__zero(&mh, sizeof mh);
+	pserver__zero(&ctl, sizeof ctl);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof ctl.buf;
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	pserver__copy(CMSG_DATA(cm), &nfd, sizeof nfd);
+	for (;;) {
+		n = sys_sendmsg(s->conn_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n == -EAGAIN) {
+			int w = pserver__wait(s, POLLOUT);
+			if (w < 0)
+				return w;
+			continue;
+		}
+		if (n != -EINTR)
+			break;
+	}
+	if (n == -EBADF)
+		return push(s, -EBADF); /* fd is not open: answered without rights */
+	if (n < 0)
+		return (int)n;
+	/* The rights travelled with the first byte; send the rest plainly. */
+	return pserver__send_all(s, (char *)&ok + n, sizeof ok - (unsigned long)n, &sent);
+}
+
 static int run_one(struct pserver *s, const struct near_request *q, unsigned *off)
 {
 	int r;
@@ -148,6 +234,15 @@ static int run_one(struct pserver *s, const struct near_request *q, unsigned *of
 	case NEAR_OP_TAKEOVER:
 		/* Already served: nothing to take over. */
 		return push(s, (int64_t)s->epoch);
+#ifndef PSERVER_FUZZ
+	/* Not under the fuzzer: they fork and pass fds for real (their tests
+	 * are libtransport/tests/test_session.c); there they fall through to
+	 * -ENOSYS below, as the fuzzer's model of the protocol expects. */
+	case NEAR_OP_FORK:
+		return fork_serve(s, q->args[0]);
+	case NEAR_OP_SEND_FD:
+		return send_fd(s, q->args[0]);
+#endif
 	}
 	/* Not a syscall: a negative number, or one wider than 32 bits, whose
 	 * upper half the kernel would ignore (x86-64 and arm64 take the number
@@ -185,7 +280,7 @@ int pserver__run_batch(struct pserver *s)
 				return -ECONNABORTED;
 			return r == -EPIPE ? 1 : r;
 		}
-		if (r < 0)
+		if (r < 0 || r == FORKED)
 			return r;
 	}
 	s->in_len -= off;
@@ -194,7 +289,8 @@ int pserver__run_batch(struct pserver *s)
 }
 
 /* Serve the current connection.  Returns: 1 at its end of file, 0 if another
- * controller took over (s->conn_fd is that one), -errno on a failure. */
+ * controller took over (s->conn_fd is that one), FORKED in a NEAR_OP_FORK
+ * child, -errno on a failure. */
 static int serve(struct pserver *s)
 {
 	int more = 0;
@@ -235,17 +331,24 @@ static int serve(struct pserver *s)
 	}
 }
 
+/* Greet a connection we were handed rather than accepted: the one given
+ * to pserver_run, or a NEAR_OP_FORK child's.  The pid is read here, not in
+ * pserver_init: a CLONE_VM or forked child has its own. */
+static void greet(struct pserver *s)
+{
+	s->pid = (int)near_syscall0(__NR_getpid);
+	if (s->conn_fd < 0)
+		return;
+	s->epoch = ++s->last_epoch;
+	if (pserver__hello(s, s->conn_fd, s->epoch, 0, 0, 0) < 0) {
+		sys_close(s->conn_fd);
+		s->conn_fd = -1;
+	}
+}
+
 int pserver_run(struct pserver *s)
 {
-	/* Here, not in pserver_init: a CLONE_VM child has its own pid. */
-	s->pid = (int)near_syscall0(__NR_getpid);
-	if (s->conn_fd >= 0) {
-		s->epoch = ++s->last_epoch;
-		if (pserver__hello(s, s->conn_fd, s->epoch, 0, 0, 0) < 0) {
-			sys_close(s->conn_fd);
-			s->conn_fd = -1;
-		}
-	}
+	greet(s);
 	for (;;) {
 		int r;
 
@@ -259,6 +362,10 @@ int pserver_run(struct pserver *s)
 			s->on_state(s, PSERVER_SERVING);
 		}
 		r = serve(s);
+		if (r == FORKED) {
+			greet(s);
+			continue;
+		}
 		if (r != 0) {
 			/* End of file or a broken connection: wait for the next. */
 			sys_close(s->conn_fd);

@@ -22,6 +22,18 @@
  *                      carried NEAR_HELLO_BUSY: the server cuts the current
  *                      controller (it sees end of file) and serves this one.
  *                      Response: the new connection epoch.
+ *   NEAR_OP_FORK       args[0]=fd, a connected stream socket in the server.
+ *                      The server forks; the child (whose parent is the
+ *                      server) closes the server's other sockets and serves
+ *                      fd alone, hello first, until its end of file.
+ *                      Response (to the parent's controller): the child's
+ *                      pid, or -errno.  This is how a controller starts a
+ *                      process inside the server and sets it up with
+ *                      ordinary syscalls before its execve.
+ *   NEAR_OP_SEND_FD    args[0]=fd in the server.  Response: 0 with a dup of
+ *                      fd attached to it as SCM_RIGHTS (read it with
+ *                      recvmsg), or -errno with nothing attached.  The
+ *                      answers before it are sent first, in their own write.
  *
  * len must be at most NEAR_PROTO_MEM_MAX; a larger one is answered with
  * -EMSGSIZE and the connection is closed, since the stream cannot be
@@ -45,6 +57,8 @@ enum near_op {
 	NEAR_OP_WRITE_MEM = -1,
 	NEAR_OP_READ_MEM = -2,
 	NEAR_OP_TAKEOVER = -3,
+	NEAR_OP_FORK = -4,
+	NEAR_OP_SEND_FD = -5,
 };
 
 struct near_request {

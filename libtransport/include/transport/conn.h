@@ -97,6 +97,30 @@ TRANSPORT_EXPORT int transport_flush(struct transport_conn *c);
  * -ENOTCONN / -ECONNRESET / -ETIMEDOUT as for transport_call. */
 TRANSPORT_EXPORT int transport_wait(struct transport_conn *c, int64_t *result);
 
+/* Get a dup of the server's fd remote_fd into this process
+ * (NEAR_OP_SEND_FD; it travels as SCM_RIGHTS on the connection).
+ * Returns: 0 with *local_fd set (O_CLOEXEC); the server's -errno (-EBADF:
+ * no such fd there); -EBUSY if pipelined requests are outstanding; a
+ * transport error. */
+TRANSPORT_EXPORT int transport_take_fd(struct transport_conn *c, int remote_fd,
+				       int *local_fd);
+
+/* Fork the server: the child serves the connected stream socket sock (an fd
+ * in the server) alone, its hello first (NEAR_OP_FORK).  The child's parent
+ * is the server.  Returns: 0 with *pid set (the child's pid in the server's
+ * pid namespace); the server's -errno; a transport error. */
+TRANSPORT_EXPORT int transport_fork(struct transport_conn *c, int sock, int *pid);
+
+/* Run execve/execveat in a server whose connection survives the exec (the
+ * socket is not close-on-exec and the new program is a persist server that
+ * greets it: what make_persistent does).  Returns: 0 when the new program
+ * sent its hello (now transport_hello; the address space is new, so remote
+ * allocations are forgotten and the memory transport is chosen anew);
+ * *result is set to execve's -errno if it failed (and 0 is returned); a
+ * transport error (-ECONNRESET: the connection ended instead). */
+TRANSPORT_EXPORT int transport_exec(struct transport_conn *c,
+				    const struct near_request *req, int64_t *result);
+
 /* Non-blocking API. */
 /* Returns: the fd to poll. */
 TRANSPORT_EXPORT int transport_fd(const struct transport_conn *c);
