@@ -10,6 +10,8 @@ let
     libnear = final.callPackage ./libnear.nix { };
     persist-server = final.callPackage ./persist-server.nix { };
     libfar = final.callPackage ./libfar.nix { };
+    libhandle = final.callPackage ./libhandle.nix { };
+    libtransport = final.callPackage ./libtransport.nix { };
   };
 in
 layers // {

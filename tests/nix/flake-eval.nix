@@ -10,7 +10,7 @@ let
   self = flake.outputs { inherit self nixpkgs; } // { outPath = ../..; };
 
   systems = [ "x86_64-linux" "aarch64-linux" ];
-  layers = [ "libnear" "persist-server" "libfar" ];
+  layers = [ "libnear" "persist-server" "libfar" "libhandle" "libtransport" ];
   packages = layers ++ [ "persist-all" "default" ];
   checks = layers;
 

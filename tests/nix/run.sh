@@ -7,12 +7,17 @@ HERE=$(pwd)
 TOP=$(cd ../.. && pwd)
 SCRATCH=$HERE/build
 # The layers in dependency order, each with the persist layers its closure
-# must hold (and no other).  A new layer is one line here, one in
-# flake-eval.nix, and one in build.nix's without-libnear if it needs libnear.
+# must hold (and no other), then those it takes as check inputs only (its
+# tests use them; its derivation depends on them, its closure must not hold
+# them).  A new layer is one line here, one in flake-eval.nix, one in
+# build.nix's without-libnear if it needs libnear, and its consumer in
+# section 6.
 LAYERS="
 libnear:
 persist-server:libnear
 libfar:libnear
+libhandle:libnear,libfar
+libtransport:libnear,libfar:persist-server
 "
 ALL_LAYERS="libnear persist-server libfar libhandle libtransport libpersist"
 say() { printf '%s\n' "nix: $*"; }
@@ -51,7 +56,8 @@ nixb() { eval "nix-build $OPTS \"\$@\""; }
 nixi() { eval "nix-instantiate $OPTS \"\$@\""; }
 say "$(nix-build --version), local store /nix/store, sandbox off, no substituters, build users: ${BUG:-none (the caller)}"
 layers=$(echo "$LAYERS" | sed -n 's/:.*//p')
-deps_of() { echo "$LAYERS" | sed -n "s/^$1://p" | tr ',' ' '; }
+deps_of() { echo "$LAYERS" | sed -n "s/^$1://p" | cut -d: -f1 | tr ',' ' '; }
+checkdeps_of() { echo "$LAYERS" | sed -n "s/^$1:[^:]*://p" | tr ',' ' '; }
 
 # --- 1. flake.nix's outputs, called with the stand-in nixpkgs, for both systems.
 say "evaluating flake.nix outputs with the stand-in nixpkgs"
@@ -111,15 +117,16 @@ done
 out() { eval "echo \$out_$(echo "$1" | tr - _)"; }
 all=$(built persist-all)
 
-# The derivation of each layer takes those of its declared layers as inputs.
+# The derivation of each layer takes those of its declared layers (and its
+# check inputs) as inputs.
 for l in $layers; do
 	refs=$(nix-store -q --references "$(nixi build.nix -A "$l" 2>/dev/null)")
-	for d in $(deps_of "$l"); do
+	for d in $(deps_of "$l") $(checkdeps_of "$l"); do
 		echo "$refs" | grep -qx "$(nixi build.nix -A "$d" 2>/dev/null)" ||
 			fail "$l.drv does not take $d.drv as an input"
 	done
 done
-say "ok: each layer's derivation takes its lower layers' derivations as inputs"
+say "ok: each layer's derivation takes its lower layers' derivations (and libtransport persist-server's, for its tests) as inputs"
 
 # --- 4. Closures: each layer's holds its declared lower layers and no other.
 for l in $layers; do
@@ -137,6 +144,7 @@ for l in $layers; do
 	done
 done
 say "ok: persist-server's closure holds libnear and none of libfar, libhandle, libtransport, libpersist"
+say "ok: libtransport's closure holds libnear and libfar, not persist-server (a check input only)"
 say "ok: every layer's closure holds exactly its declared lower layers"
 
 # --- 5. The installed outputs work from their store paths.
@@ -156,7 +164,8 @@ say "ok: persist-server loads libnear from its store path; .pc files name their 
 # --- 6. Downstream Nix projects: each consumer of tests/pkgconfig, with one
 # layer as its input, builds with pkg-config alone and runs; its closure
 # holds that layer's libraries and no layer it did not ask for.
-for c in "libnear:libnear" "pserver:persist-server" "libfar:libfar"; do
+for c in "libnear:libnear" "pserver:persist-server" "libfar:libfar" \
+	"libhandle:libhandle" "libtransport:libtransport"; do
 	m=${c%%:*} l=${c#*:}
 	nixb build.nix -A "consumers.$m" --out-link "$SCRATCH/result-consumer-$m" \
 		>"$SCRATCH/consumer-$m.out" 2>"$SCRATCH/consumer-$m.log" ||
@@ -178,7 +187,7 @@ for l in $layers; do
 	if nixb --no-out-link build.nix -A "without-libnear.$l" >"$SCRATCH/without-$l.log" 2>&1; then
 		fail "$l built without its libnear input (found libnear elsewhere)"
 	fi
-	grep -q 'libnear not found by pkg-config' "$SCRATCH/without-$l.log" ||
+	grep -q 'libnear[a-z ]* not found by pkg-config' "$SCRATCH/without-$l.log" ||
 		{ cat "$SCRATCH/without-$l.log" >&2; fail "$l without libnear failed for another reason"; }
 done
 say "ok: without their libnear input, the upper layers do not find one on the host"
@@ -198,7 +207,7 @@ for l in $layers; do
 	for m in $layers; do
 		b=$(echo "$before" | tr ' ' '\n' | sed -n "s/^$m=//p")
 		a=$(echo "$after" | tr ' ' '\n' | sed -n "s/^$m=//p")
-		case " $m $(deps_of "$m") " in
+		case " $m $(deps_of "$m") $(checkdeps_of "$m") " in
 		*" $l "*) [ "$a" != "$b" ] || fail "a change in $l does not rebuild $m" ;;
 		*) [ "$a" = "$b" ] || fail "a change in $l rebuilds $m" ;;
 		esac

@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# consume.sh MODULE PREFIX SOURCE OUTDIR
+# consume.sh MODULES PREFIX SOURCE OUTDIR
 # Builds SOURCE as an outside project would, with nothing but
-# `pkg-config --cflags --libs MODULE` against the layers installed in PREFIX
+# `pkg-config --cflags --libs MODULES` (one module, or a quoted list such as
+# "libhandle libnear" for a program that also calls libnear itself) against
+# the layers installed in PREFIX
 # (and nothing else: PKG_CONFIG_PATH names PREFIX only), once linked against
 # the shared libnear and once with --static into a static executable, and
 # runs both.  CC, CFLAGS, LDFLAGS and RUN (valgrind, for the shared build)
@@ -16,12 +18,15 @@ fail() { echo "pkgconfig: FAIL: $m: $*" >&2; exit 1; }
 
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 unset PKG_CONFIG_LIBDIR PKG_CONFIG_SYSROOT_DIR
-got=$(pkg-config --variable=prefix "$m") || fail "pkg-config does not find $m in $prefix"
-[ "$got" = "$prefix" ] || fail "pkg-config found $m in $got, not $prefix"
+for mod in $m; do
+	got=$(pkg-config --variable=prefix "$mod") || fail "pkg-config does not find $mod in $prefix"
+	[ "$got" = "$prefix" ] || fail "pkg-config found $mod in $got, not $prefix"
+done
 
 # Shared: libnear.so from the scratch prefix (LD_LIBRARY_PATH stands for
 # whatever rpath or ld.so.conf the outside project uses).
-flags=$(pkg-config --cflags --libs "$m")
+# shellcheck disable=SC2086
+flags=$(pkg-config --cflags --libs $m)
 echo "pkgconfig: $CC $CFLAGS -o $name $name.c $flags"
 # shellcheck disable=SC2086
 $CC $CFLAGS -o "$out/$name" "$src" $flags ${LDFLAGS:-}
@@ -40,7 +45,8 @@ done
 LD_LIBRARY_PATH=$libdir ${RUN:-} "$out/$name" || fail "$name failed"
 
 # Static: pkg-config --static, linked with -static (libnear.a, libpserver.a).
-flags=$(pkg-config --static --cflags --libs "$m")
+# shellcheck disable=SC2086
+flags=$(pkg-config --static --cflags --libs $m)
 echo "pkgconfig: $CC $CFLAGS -static -o $name-static $name.c $flags"
 # shellcheck disable=SC2086
 $CC $CFLAGS -static -o "$out/$name-static" "$src" $flags ${LDFLAGS:-}

@@ -5,7 +5,8 @@
 #
 # - stdenv.mkDerivation: builtins.derivation running builder.sh (unpack,
 #   build, check if doCheck, install) with the host's /bin/sh, make, gcc and
-#   coreutils.  pkg-config sees only the .pc files of the derivation's
+#   coreutils; checkInputs and nativeCheckInputs join buildInputs and
+#   nativeBuildInputs when doCheck is set, as in nixpkgs.  pkg-config sees only the .pc files of the derivation's
 #   declared inputs and what they propagate (PKG_CONFIG_LIBDIR), never the
 #   host's default path.
 # - cmocka, libbsd, sqlite: store paths holding a copy of the host's .pc file,
@@ -47,20 +48,25 @@ let
     done
   '' { inherit bins; } // { inherit pname; };
 
-  mkDerivation = { pname, version, meta ? { }, passthru ? { }, ... }@args:
+  mkDerivation = { pname, version, meta ? { }, passthru ? { }, doCheck ? false
+                 , buildInputs ? [ ], checkInputs ? [ ]
+                 , nativeBuildInputs ? [ ], nativeCheckInputs ? [ ], ... }@args:
     let
-      drvArgs = removeAttrs args [ "meta" "passthru" ];
+      drvArgs = removeAttrs args [ "meta" "passthru" "checkInputs" "nativeCheckInputs" ];
       drv = derivation ({
         name = "${pname}-${version}";
         inherit system;
         builder = "/bin/sh";
         args = [ ./builder.sh ];
-        nativeBuildInputs = [ ];
-        buildInputs = [ ];
         propagatedBuildInputs = [ ];
         makeFlags = [ ];
-        doCheck = false;
-      } // drvArgs);
+      } // drvArgs // {
+        # As in nixpkgs: the check inputs are build inputs when doCheck is
+        # set, and nothing otherwise.
+        inherit doCheck;
+        buildInputs = buildInputs ++ (if doCheck then checkInputs else [ ]);
+        nativeBuildInputs = nativeBuildInputs ++ (if doCheck then nativeCheckInputs else [ ]);
+      });
     in
     drv // passthru // { inherit meta pname version; };
 
