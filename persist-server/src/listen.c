@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include "listen.h"
+#include <pserver/pserver.h>
 
 static int check_dir(const char *path, char *why, size_t whylen)
 {
@@ -66,7 +66,7 @@ static int clear_stale(const struct sockaddr_un *sa, char *why, size_t whylen)
 	return unlink(sa->sun_path) < 0 ? -errno : 0;
 }
 
-int pserver__listen(const char *path, char *why, size_t whylen)
+int pserver_listen(const char *path, char *why, size_t whylen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	mode_t old;

@@ -15,7 +15,6 @@
 #include <bsd/unistd.h>
 #include <near/syscall.h>
 #include <pserver/pserver.h>
-#include "listen.h"
 
 #ifndef PSERVER_VERSION
 #define PSERVER_VERSION "unknown"
@@ -150,7 +149,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (listen_path) {
-		r = pserver__listen(listen_path, why, sizeof why);
+		r = pserver_listen(listen_path, why, sizeof why);
 		if (r < 0) {
 			fprintf(stderr, "persist-server: %s\n", why[0] ? why : strerror(-r));
 			if (pfh)

@@ -12,6 +12,7 @@
 #ifndef PSERVER_PSERVER_H
 #define PSERVER_PSERVER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <near/proto.h>
 
@@ -64,6 +65,15 @@ int pserver_init(struct pserver *s);
  * Returns: 0 when there is nothing left to serve, or -errno if the listening
  * socket failed. */
 int pserver_run(struct pserver *s);
+
+/* Listen on a unix socket at path for pserver_run, after checking that its
+ * directory has mode 0700 and belongs to us (anyone who can enter it could
+ * replace the socket), and removing a socket file left by a dead server.
+ * The socket is created 0600, close-on-exec.  Uses libc (not the loop).
+ * Returns: the listening fd; -EPERM (directory mode or owner), -ENOTDIR,
+ * -ENOENT, -ENAMETOOLONG, -EEXIST (not a socket), -EADDRINUSE (a server
+ * answers there), or another -errno; why gets a message for the user. */
+int pserver_listen(const char *path, char *why, size_t whylen);
 
 /* Entry point for near_clone(CLONE_VM | SIGCHLD, stack, pserver_clone_main, s):
  * runs pserver_run(s).  Returns: pserver_run's result (the exit status). */
