@@ -167,6 +167,7 @@ static int fork_serve(struct pserver *s, int64_t fd)
 	s->in_len = 0;
 	s->out_n = 0;
 	s->last_epoch = 0;
+	s->forked = 1;
 	return FORKED;
 }
 
@@ -354,6 +355,8 @@ int pserver_run(struct pserver *s)
 
 		if (s->conn_fd < 0) {
 			r = pserver__next_conn(s);
+			if (r == -ENOTCONN && s->forked)
+				near_syscall1(__NR_exit_group, 0);
 			if (r == -ENOTCONN)
 				return 0;
 			if (r < 0)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,18 @@ int main(int argc, char **argv)
 	char why[512] = "";
 	pid_t other;
 
+	/* Our children inherit ignored signals and the signal mask across
+	 * execve; start them (and us: SIGCHLD must never be ignored, or exit
+	 * statuses would be lost) from the defaults, whatever we inherited. */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &(sigset_t){ 0 }, NULL);
+	/* 0, 1 and 2 must be taken: otherwise the sockets a controller makes
+	 * here would get those numbers, and a child's stdio set up over them
+	 * would close its own connection. */
+	for (int fd; (fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2;)
+		;
 	setproctitle_init(argc, argv, environ);
 	pserver_init(&srv);
 	opterr = 0;

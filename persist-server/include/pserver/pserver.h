@@ -44,6 +44,7 @@ struct pserver {
 	/* Private. */
 	int pending_fd;       /* an accepted controller waiting its turn */
 	int pending_quiet;    /* its first request is not a takeover */
+	int forked;           /* a NEAR_OP_FORK child: exits when done */
 	int pid;
 	uint32_t page_size;
 	uint64_t epoch;       /* epoch of conn_fd */
@@ -61,7 +62,10 @@ struct pserver {
 int pserver_init(struct pserver *s);
 
 /* Serve s->conn_fd (if >= 0), then every controller that connects to
- * s->listen_fd (if >= 0), until there is neither.
+ * s->listen_fd (if >= 0), until there is neither.  A child started with
+ * NEAR_OP_FORK never returns: it exits with status 0 when its connection
+ * ends (it is a copy of the caller, whose code after this call is not its
+ * to run).
  * Returns: 0 when there is nothing left to serve, or -errno if the listening
  * socket failed. */
 int pserver_run(struct pserver *s);

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by libpersist's thread files; never installed. */
+#ifndef PERSIST_THREAD_INTERNAL_H
+#define PERSIST_THREAD_INTERNAL_H
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <persist/thread.h>
+
+/* printf into why (if not NULL). */
+void persist__say(char *why, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Free what persist_clone_persistent allocated in our process, once the
+ * thread no longer runs in our memory (or never will again). */
+void persist__release_clone(struct persist_thread *t);
+
+#endif
