@@ -70,6 +70,9 @@ int transport__queue(struct transport_conn *c, const struct near_request *req,
 int transport__wait_one(struct transport_conn *c, int64_t *result);
 int transport__poll(struct transport_conn *c, short events);
 void transport__break(struct transport_conn *c, int err);
+/* Send what is queued without reading any answer: for calls whose answer
+ * is not a plain result (an fd attached, a hello) and is read by them. */
+int transport__send_only(struct transport_conn *c);
 
 /* alloc.c: after an execve the old arenas no longer exist. */
 void transport__forget_memory(struct transport_conn *c);

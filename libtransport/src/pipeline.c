@@ -296,6 +296,19 @@ TRANSPORT_EXPORT int transport_wait(struct transport_conn *c, int64_t *result)
 	return transport__wait_one(c, result);
 }
 
+int transport__send_only(struct transport_conn *c)
+{
+	while (!c->broken && c->out_off < c->out_len) {
+		int r = transport__poll(c, POLLOUT);
+		if (r < 0) {
+			transport__break(c, r);
+			break;
+		}
+		send_some(c);
+	}
+	return c->broken ? -ENOTCONN : 0;
+}
+
 TRANSPORT_EXPORT int transport_flush(struct transport_conn *c)
 {
 	while (!c->broken && c->out_off < c->out_len) {

@@ -38,7 +38,7 @@ static int send_request(struct transport_conn *c, const struct near_request *req
 		return -EBUSY;
 	r = transport__queue(c, req, NULL, 0, NULL, 0);
 	if (r == 0)
-		r = transport_flush(c);
+		r = transport__send_only(c);
 	if (r < 0)
 		return r;
 	/* This call reads its answer itself: take it off the pipeline. */
