@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+/* persistctl: messages, crash points, times, signals, pidfds. */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "ctl.h"
+
+const char *ctl_prog = "persistctl";
+
+void ctl_die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: ", ctl_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+void ctl_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: ", ctl_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* The one place where tests make the controller die: PERSIST_CRASH_AT
+ * names a point (e.g. run:after-spawn), and reaching it is a SIGKILL, as
+ * abrupt as a crash gets (no atexit, no buffered output, no cleanup). */
+void crash_point(const char *point)
+{
+	const char *at = getenv("PERSIST_CRASH_AT");
+
+	if (at && strcmp(at, point) == 0) {
+		fflush(stdout);
+		raise(SIGKILL);
+		for (;;)
+			pause();
+	}
+}
+
+int64_t ctl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *ctl_iso8601(int64_t ms, char *buf, size_t len)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	return buf;
+}
+
+int ctl_parse_signal(const char *s)
+{
+	char *end;
+	long n;
+
+	if (!s || !*s)
+		return -1;
+	if (*s >= '0' && *s <= '9') {
+		errno = 0;
+		n = strtol(s, &end, 10);
+		return errno || *end || n < 1 || n >= NSIG ? -1 : (int)n;
+	}
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (int sig = 1; sig < SIGRTMIN; sig++) {
+		const char *name = sigabbrev_np(sig);
+		if (name && strcasecmp(name, s) == 0)
+			return sig;
+	}
+	if (strncasecmp(s, "RTMIN", 5) == 0 || strncasecmp(s, "RTMAX", 5) == 0) {
+		int max = strncasecmp(s, "RTMAX", 5) == 0;
+		n = 0;
+		if (s[5]) {
+			if (s[5] != (max ? '-' : '+') || !s[6])
+				return -1;
+			errno = 0;
+			n = strtol(s + 6, &end, 10);
+			if (errno || *end || n < 0)
+				return -1;
+		}
+		n = max ? SIGRTMAX - n : SIGRTMIN + n;
+		return n < SIGRTMIN || n > SIGRTMAX ? -1 : (int)n;
+	}
+	return -1;
+}
+
+const char *ctl_signame(int sig, char *buf, size_t len)
+{
+	const char *name = sig > 0 && sig < SIGRTMIN ? sigabbrev_np(sig) : NULL;
+
+	if (name)
+		snprintf(buf, len, "SIG%s", name);
+	else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+		snprintf(buf, len, "SIGRTMIN+%d", sig - SIGRTMIN);
+	else
+		snprintf(buf, len, "signal %d", sig);
+	return buf;
+}
+
+int ctl_parse_id(const char *s, int64_t *id)
+{
+	char *end;
+	long long n;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno || *end || n <= 0)
+		return -1;
+	*id = n;
+	return 0;
+}
+
+long ctl_parse_seconds(const char *s)
+{
+	char *end;
+	double d;
+
+	if (!s || !*s || (*s != '.' && (*s < '0' || *s > '9')))
+		return -1;
+	errno = 0;
+	d = strtod(s, &end);
+	if (errno || *end || d < 0 || d > 86400.0 * 365)
+		return -1;
+	return (long)(d * 1000 + 0.5);
+}
+
+const char *ctl_status_words(const struct persist_child_rec *r, char *buf, size_t len)
+{
+	char sig[32];
+
+	switch (r->state) {
+	case PERSIST_CHILD_EXITED:
+		snprintf(buf, len, "exited %d", r->exit_code);
+		break;
+	case PERSIST_CHILD_KILLED:
+		snprintf(buf, len, "killed by %s", ctl_signame(r->signal, sig, sizeof sig));
+		break;
+	case PERSIST_CHILD_LOST:
+		snprintf(buf, len, "lost (%s)", r->lost_reason ? r->lost_reason : "no reason kept");
+		break;
+	case PERSIST_CHILD_RUNNING:
+		snprintf(buf, len, "running");
+		break;
+	default:
+		snprintf(buf, len, "starting (intent recorded, no pid yet)");
+		break;
+	}
+	return buf;
+}
+
+int ctl_status_exit(const struct persist_child_rec *r)
+{
+	if (r->state == PERSIST_CHILD_EXITED)
+		return r->exit_code;
+	if (r->state == PERSIST_CHILD_KILLED)
+		return 128 + r->signal;
+	return EXIT_RUNTIME;
+}
+
+int ctl_pidfd_open(int pid)
+{
+	long fd = syscall(SYS_pidfd_open, pid, 0);
+
+	return fd < 0 ? -errno : (int)fd;
+}
+
+int ctl_pidfd_signal(int pidfd, int sig)
+{
+	return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
+}
+
+int ctl_pidfd_wait(int pidfd, long ms)
+{
+	struct timespec start, now;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		struct pollfd p = { pidfd, POLLIN, 0 };
+		long left = ms;
+		if (ms >= 0) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			left = ms - ((now.tv_sec - start.tv_sec) * 1000 +
+				     (now.tv_nsec - start.tv_nsec) / 1000000);
+			if (left < 0)
+				left = 0;
+		}
+		r = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (r > 0)
+			return 1;
+		if (r == 0 && ms >= 0 && left == 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+}

@@ -1,0 +1,258 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# persistctl end to end: the real binary against temporary state directories,
+# with real SIGKILLs of the controller at each crash point.  Every command runs
+# under timeout(1), so nothing here can hang.
+#   PERSISTCTL=build/persistctl [PERSIST_SERVER_EXE=...] sh tests/test_persistctl.sh
+set -u
+P=${PERSISTCTL:-build/persistctl}
+case $P in /*) ;; *) P=$(pwd)/$P ;; esac
+[ -x "$P" ] || { echo "no persistctl at $P (build it first)"; exit 1; }
+T=$(mktemp -d /tmp/pctl.XXXXXX)
+S=$T/s
+export PERSIST_STATE_DIR="$S"
+unset PERSIST_CRASH_AT XDG_RUNTIME_DIR || true
+TO=${PERSISTCTL_TEST_TIMEOUT:-30}
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+check() { # check DESCRIPTION COMMAND...: the command must succeed
+	d=$1; shift
+	if "$@"; then ok "$d"; else bad "$d"; fi
+}
+pc() { timeout "$TO" "$P" "$@"; }
+
+cleanup() {
+	for d in "$T"/*; do
+		[ -d "$d" ] || continue
+		timeout "$TO" "$P" --state "$d" stop --grace 0 >/dev/null 2>&1
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+
+# Run: out, err and rc of a persistctl invocation.
+r() {
+	pc "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	out=$(cat "$T/out")
+	err=$(cat "$T/err")
+}
+# ps --json through python: `psj EXPR` prints EXPR over d (the list) and
+# fails if the output is not JSON with exactly the documented keys.
+psj() {
+	pc ps --json 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+keys = {"id", "name", "pid", "state", "exit_code", "signal", "argv", "started", "ended"}
+for o in d:
+    assert set(o) == keys, sorted(o)
+    assert isinstance(o["argv"], list) and all(isinstance(a, str) for a in o["argv"])
+    assert o["state"] in ("intent", "running", "exited", "killed", "lost"), o
+byid = {o["id"]: o for o in d}
+print(eval(sys.argv[1]))' "$1"
+}
+field() { psj "byid[$1][\"$2\"]"; }
+gone() { [ ! -e "/proc/$1" ]; }
+zombie() { [ -e "/proc/$1/stat" ] && sed 's/.*) //' "/proc/$1/stat" | grep -q '^Z'; }
+# The server of a state dir ended: gone, or a zombie left to its parent
+# (init here; if init does not reap orphans, that is the system's, not ours).
+server_ended() {
+	gone "$1" && return 0
+	zombie "$1" || return 1
+	ppid=$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f2)
+	[ "$ppid" = 1 ] && echo "note: server pid $1 is a zombie of pid 1, which does not reap orphans here"
+	[ "$ppid" = 1 ]
+}
+fds() { ls "/proc/$1/fd" | wc -l; }
+
+echo "== usage"
+r; check "no command: exit 2" [ $rc = 2 ]
+check "no command: says what to do" sh -c "echo \"\$1\" | grep -q -- --help" x "$err"
+r bogus; check "unknown command: exit 2 with message" sh -c "[ $rc = 2 ] && echo \"\$1\" | grep -q bogus" x "$err"
+r run; check "run without a command: exit 2" [ $rc = 2 ]
+r run --nope -- true; check "unknown option: exit 2" [ $rc = 2 ]
+r wait; check "wait without an id: exit 2" [ $rc = 2 ]
+r wait 1x; check "wait with a bad id: exit 2" [ $rc = 2 ]
+r kill 1 NOSUCHSIG; check "kill with a bad signal: exit 2 with message" sh -c "[ $rc = 2 ] && echo \"\$1\" | grep -q NOSUCHSIG" x "$err"
+r stop --grace x; check "stop --grace x: exit 2" [ $rc = 2 ]
+r --version; check "--version" sh -c "[ $rc = 0 ] && echo \"\$1\" | grep -q persistctl" x "$out"
+r --help; check "--help" sh -c "[ $rc = 0 ] && echo \"\$1\" | grep -q Usage" x "$out"
+for c in start run ps wait kill logs status stop; do
+	r "$c" --help
+	check "$c --help" sh -c "[ $rc = 0 ] && echo \"\$1\" | grep -q 'Usage: persistctl'" x "$out"
+done
+check "usage errors created no state" [ ! -e "$S" ]
+
+echo "== state directory"
+mkdir -m 755 "$T/open"
+r --state "$T/open" ps
+check "group/other-accessible state dir refused (exit 1, says chmod 700)" \
+	sh -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'chmod 700'" x "$err"
+r --state "$T/missing/deeper" ps
+check "state dir with a missing parent: exit 1" [ $rc = 1 ]
+rmdir "$T/open"
+
+echo "== start, run, wait, logs, kill, ps, status"
+r start; spid=$out
+check "start prints a pid" sh -c "[ $rc = 0 ] && [ -d /proc/$spid ]"
+check "state dir created 0700" [ "$(stat -c %a "$S")" = 700 ]
+r start; check "start again: same pid" [ "$rc:$out" = "0:$spid" ]
+fds0=$(fds "$spid")
+r run -- sh -c 'echo to-out; echo to-err >&2; exit 3'; id1=$out
+check "run prints an id" [ "$rc:$id1" = 0:1 ]
+r wait "$id1"; check "wait: exit 3 -> exits 3, says 'exited 3'" [ "$rc:$out" = "3:exited 3" ]
+r wait "$id1"; check "wait again answers from the store" [ "$rc:$out" = "3:exited 3" ]
+check "logs directory 0700" [ "$(stat -c %a "$S/logs")" = 700 ]
+r logs "$id1"; check "logs: stdout then stderr" [ "$out" = "to-out
+to-err" ]
+r logs --stderr "$id1"; check "logs --stderr" [ "$out" = "to-err" ]
+r run --name sleeper -- sleep 100; id2=$out
+check "run --name" [ "$rc" = 0 ]
+check "ps: running with a pid" [ "$(field "$id2" state):$(field "$id2" name)" = "running:sleeper" ]
+pid2=$(field "$id2" pid)
+check "the child is the server's, in its own session" \
+	[ "$(sed 's/.*) //' /proc/$pid2/stat | cut -d' ' -f2,4)" = "$spid $pid2" ]
+r run --name sleeper -- sleep 1; check "duplicate running name refused (exit 1)" [ $rc = 1 ]
+r kill "$id2"; check "kill (default TERM)" [ $rc = 0 ]
+r wait sleeper; check "wait by name: killed -> 143, 'killed by SIGTERM'" [ "$rc:$out" = "143:killed by SIGTERM" ]
+check "killed child reaped" gone "$pid2"
+r kill "$id2"; check "kill of an ended child refused with a message (exit 1)" \
+	sh -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'not running'" x "$err"
+r run -- sleep 100; id3=$out
+r kill "$id3" SIGKILL; r wait "$id3"; check "kill ID SIGKILL -> 137" [ "$rc:$out" = "137:killed by SIGKILL" ]
+r run -- sleep 100; id4=$out
+r kill "$id4" 2; r wait "$id4"; check "kill ID 2 -> killed by SIGINT" [ "$rc:$out" = "130:killed by SIGINT" ]
+r run -- /no/such/program; check "run of a missing program: exit 1 with message" \
+	sh -c "[ $rc = 1 ] && echo \"\$1\" | grep -q /no/such/program" x "$err"
+r wait 999; check "unknown id: exit 1, 'no child 999 ... ps'" \
+	sh -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'no child 999.*ps'" x "$err"
+r logs 999; check "logs of an unknown id: exit 1" [ $rc = 1 ]
+r kill nosuchname; check "kill of an unknown name: exit 1" [ $rc = 1 ]
+check "ps --json has the exact keys and ids" [ "$(psj 'sorted(byid)')" = "[1, 2, 3, 4, 5]" ]
+check "ps --json: exit_code and signal" [ "$(psj '[(o["exit_code"], o["signal"]) for o in d[:4]]')" = "[(3, None), (None, 15), (None, 9), (None, 2)]" ]
+check "ps --json: failed spawn is lost, without pid" [ "$(field 5 state):$(field 5 pid)" = "lost:None" ]
+check "ps --json: times are ISO-8601 UTC" [ "$(psj 'all(o["started"].endswith("Z") and "T" in o["started"] and (o["ended"] is None or o["ended"].endswith("Z")) for o in d)')" = True ]
+r ps; check "ps (table)" sh -c "[ $rc = 0 ] && echo \"\$1\" | grep -q 'sleep 100'" x "$out"
+r status; check "status names the server pid" sh -c "[ $rc = 0 ] && echo \"\$1\" | grep -q 'running, pid $spid'" x "$out"
+check "status --json" [ "$(pc status --json | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["running"], s["pid"], s["children"]["exited"], s["children"]["killed"], s["total"])')" = "True $spid 1 3 5" ]
+check "no fd leaked in the server after 5 controllers' runs and waits" [ "$(fds "$spid")" = "$fds0" ]
+# A child with non-UTF-8 bytes and control characters in argv: JSON stays valid.
+r run -- sh -c 'exit 0' "$(printf 'q"b\\\001\377x')"; idj=$out
+r wait "$idj"
+check "argv with quotes, backslash, control and non-UTF-8 bytes: valid JSON" \
+	[ "$(psj "byid[$idj]['argv'][3]")" = "$(printf 'q"b\\\001\357\277\275x')" ]
+
+echo "== crash points (SIGKILL of the controller, then a new controller)"
+n0=$(psj 'len(d)')
+PERSIST_CRASH_AT=run:before-intent pc run -- sleep 50 >/dev/null 2>&1; rc=$?
+check "run:before-intent: controller killed" [ $rc = 137 ]
+check "run:before-intent: nothing recorded, nothing spawned" [ "$(psj 'len(d)')" = "$n0" ]
+
+PERSIST_CRASH_AT=run:after-intent pc run -- sleep 51 >/dev/null 2>&1; rc=$?
+check "run:after-intent: controller killed" [ $rc = 137 ]
+idc=$((n0 + 1))
+check "run:after-intent: the intent is accounted for: lost, without pid" \
+	[ "$(field $idc state):$(field $idc pid)" = "lost:None" ]
+r ps; check "run:after-intent: ps says why (never started)" sh -c "echo \"\$1\" | grep -q 'never started'" x "$out"
+
+PERSIST_CRASH_AT=run:after-spawn pc run -- sleep 52 >/dev/null 2>&1; rc=$?
+check "run:after-spawn: controller killed" [ $rc = 137 ]
+idc=$((n0 + 2))
+cpid=$(field $idc pid)
+check "run:after-spawn: the child is recorded, running, with its pid" \
+	[ "$(field $idc state):$(tr '\0' ' ' </proc/$cpid/cmdline)" = "running:sleep 52 " ]
+r kill $idc; r wait $idc; check "run:after-spawn: the adopted child is waited for" [ "$rc:$out" = "143:killed by SIGTERM" ]
+check "run:after-spawn: and reaped" gone "$cpid"
+
+for point in wait:after-wnowait wait:after-record; do
+	r run -- sh -c 'sleep 1; exit 5'; idc=$out; cpid=$(field $idc pid)
+	PERSIST_CRASH_AT=$point pc wait $idc >/dev/null 2>&1; rc=$?
+	check "$point: controller killed" [ $rc = 137 ]
+	check "$point: the child is left a zombie (not reaped before its status is kept)" zombie "$cpid"
+	check "$point: new controller: exited 5" [ "$(field $idc state):$(field $idc exit_code)" = "exited:5" ]
+	check "$point: new controller reaped it" gone "$cpid"
+	r wait $idc; check "$point: wait answers 5" [ "$rc:$out" = "5:exited 5" ]
+done
+
+r run -- sleep 100; idc=$out; cpid=$(field $idc pid)
+PERSIST_CRASH_AT=kill:after-signal pc kill $idc >/dev/null 2>&1; rc=$?
+check "kill:after-signal: controller killed" [ $rc = 137 ]
+r wait $idc; check "kill:after-signal: the signal was delivered and the status kept" [ "$rc:$out" = "143:killed by SIGTERM" ]
+check "kill:after-signal: reaped" gone "$cpid"
+
+r run -- sleep 100; ida=$out; pida=$(field $ida pid)
+r run -- sh -c 'trap "" TERM; exec sleep 100'; idb=$out; pidb=$(field $idb pid)
+sleep 0.3 # let sh install its trap and exec
+PERSIST_CRASH_AT=stop:after-term pc stop --grace 1 >/dev/null 2>&1; rc=$?
+check "stop:after-term: controller killed" [ $rc = 137 ]
+r wait $ida; check "stop:after-term: the TERMed child's status kept" [ "$rc:$out" = "143:killed by SIGTERM" ]
+r status; check "stop:after-term: the server still runs" sh -c "echo \"\$1\" | grep -q 'running, pid $spid'" x "$out"
+check "stop:after-term: the TERM-proof child still runs" [ "$(field $idb state)" = running ]
+
+echo "== stop"
+r run -- sleep 100; idd=$out; pidd=$(field $idd pid)
+r stop --grace 0.5
+check "stop: exit 0" [ $rc = 0 ]
+check "stop: TERM-proof child killed by SIGKILL after the grace period" \
+	[ "$(field $idb state):$(field $idb signal)" = "killed:9" ]
+check "stop: others killed by SIGTERM" [ "$(field $idd state):$(field $idd signal)" = "killed:15" ]
+check "stop: no child left running in the store" [ "$(psj 'sum(o["state"] in ("running", "intent") for o in d)')" = 0 ]
+allpids=$(psj '" ".join(str(o["pid"]) for o in d if o["pid"])')
+left=""
+for p in $allpids; do gone "$p" || left="$left $p"; done
+check "stop: every child's /proc entry is gone (no zombie, none running)" [ -z "$left" ]
+check "stop: the server ended" server_ended "$spid"
+check "stop: the store stays" [ -s "$S/state.db" ]
+r status; check "status without a server says so" sh -c "[ $rc = 0 ] && echo \"\$1\" | grep -q 'not running'" x "$out"
+r ps; check "ps works without a server" sh -c "[ $rc = 0 ] && echo \"\$1\" | grep -q 'sleep 100'" x "$out"
+r logs "$id1"; check "logs works without a server" [ "$rc:$out" = "0:to-out
+to-err" ]
+r wait "$id1"; check "wait of an ended child works without a server" [ "$rc:$out" = "3:exited 3" ]
+r stop; check "stop without a server: nothing to do, exit 0" [ $rc = 0 ]
+r kill "$idd"; check "kill without a server: exit 1" [ $rc = 1 ]
+
+echo "== the server dies under a running child"
+S2=$T/dead
+r --state "$S2" run -- sleep 100; ide=$out
+spid2=$(pc --state "$S2" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+epid=$(PERSIST_STATE_DIR=$S2 field $ide pid)
+kill -9 "$spid2"
+for i in 1 2 3 4 5 6 7 8 9 10; do server_ended "$spid2" >/dev/null && break; sleep 0.1; done
+check "dead server: its running child is reported lost" [ "$(PERSIST_STATE_DIR=$S2 field $ide state)" = lost ]
+r --state "$S2" wait "$ide"; check "dead server: wait says lost, exit 1" sh -c "[ $rc = 1 ] && echo \"\$1\" | grep -q lost" x "$out"
+kill -9 "$epid" 2>/dev/null
+r --state "$S2" run -- true; check "dead server: run starts a new one" [ $rc = 0 ]
+r --state "$S2" stop; check "dead server: stop the new one" [ $rc = 0 ]
+
+echo "== 20 concurrent runs"
+S3=$T/conc
+i=1
+while [ $i -le 20 ]; do
+	(PERSIST_STATE_DIR=$S3 pc run --name "job$i" -- sh -c "exit $i" >"$T/c$i.out" 2>"$T/c$i.err"; echo $? >"$T/c$i.rc") &
+	i=$((i + 1))
+done
+wait
+okc=0; i=1
+while [ $i -le 20 ]; do
+	[ "$(cat "$T/c$i.rc")" = 0 ] && okc=$((okc + 1)) || { echo "run $i:"; cat "$T/c$i.err"; }
+	i=$((i + 1))
+done
+check "20 concurrent runs all succeeded" [ $okc = 20 ]
+check "20 concurrent runs all recorded, distinct ids" \
+	[ "$(PERSIST_STATE_DIR=$S3 psj 'len(d), len(set(o["id"] for o in d)), all(o["pid"] for o in d)')" = "(20, 20, True)" ]
+check "the ids printed are the ids recorded" \
+	[ "$(cat "$T"/c*.out | sort -n | tr '\n' ' ')" = "$(PERSIST_STATE_DIR=$S3 psj '" ".join(str(o["id"]) for o in d)') " ]
+check "each job's status kept (exit i for job i)" \
+	[ "$(PERSIST_STATE_DIR=$S3 psj 'all(o["state"] == "exited" and o["exit_code"] == int(o["name"][3:]) for o in d)')" = True ]
+if command -v sqlite3 >/dev/null 2>&1; then
+	check "PRAGMA integrity_check: ok" [ "$(timeout "$TO" sqlite3 "$S3/state.db" 'PRAGMA integrity_check;')" = ok ]
+else
+	echo "skip integrity_check: no sqlite3 CLI"
+fi
+r --state "$S3" stop; check "stop after the concurrent runs" [ $rc = 0 ]
+
+echo "== $passed passed, $failed failed"
+[ $failed = 0 ]
