@@ -914,10 +914,11 @@ static void keep_only(int keep)
 	near_syscall3(__NR_close_range, keep + 1, ~0U, 0);
 }
 
-/* Returns: VmRSS of pid in KiB, or -errno. */
-static long vmrss_kib(pid_t pid)
+/* Returns: the field (e.g. "VmRSS") of /proc/PID/status in KiB, or -errno. */
+static long status_kib(pid_t pid, const char *field)
 {
 	char path[64], line[256];
+	size_t len = strlen(field);
 	long kib = -ENOENT;
 	FILE *f;
 
@@ -925,17 +926,23 @@ static long vmrss_kib(pid_t pid)
 	if (!(f = fopen(path, "r")))
 		return -errno;
 	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+		if (!strncmp(line, field, len) && line[len] == ':' &&
+		    sscanf(line + len + 1, "%ld", &kib) == 1)
 			break;
 	fclose(f);
 	return kib;
+}
+
+static long vmrss_kib(pid_t pid)
+{
+	return status_kib(pid, "VmRSS");
 }
 
 #define RSS_RUNS 3
 #define BIG (1UL << 30)
 
 struct rss_report {
-	long thread_kib, controller_kib;
+	long thread_kib, controller_kib, anon_kib, file_kib;
 	int err;
 	char why[200];
 };
@@ -965,6 +972,8 @@ static void rss_controller(int wfd, const char *path)
 		if (r == 0 && transport_syscall(t.conn, __NR_getpid, 0, 0, 0, 0, 0, 0) != t.pid)
 			r = -EPROTO;
 		rep.thread_kib = vmrss_kib(t.pid);
+		rep.anon_kib = status_kib(t.pid, "RssAnon");
+		rep.file_kib = status_kib(t.pid, "RssFile");
 		rep.controller_kib = vmrss_kib(getpid());
 		persist_thread_exit(&t, 0);
 	}
@@ -1019,6 +1028,13 @@ static int bench_rss(struct bench *b)
 		if (r == 0 && rep.thread_kib <= 0)
 			r = rep.thread_kib < 0 ? (int)rep.thread_kib : -EPROTO;
 		val[i] = (double)rep.thread_kib;
+		/* What the RSS is made of: the thread's own pages, and the
+		 * pages of its executable and libraries it maps from the page
+		 * cache (shared with every process that maps them). */
+		if (r == 0 && i == 0)
+			fprintf(stderr, "bench: the thread after make_persistent: VmRSS %ld KiB ="
+				" RssAnon %ld + RssFile %ld (+ RssShmem); its controller: %ld KiB\n",
+				rep.thread_kib, rep.anon_kib, rep.file_kib, rep.controller_kib);
 		/* The floor: a standalone server, just started. */
 		if (r == 0 && (r = server_start(&fresh, NULL)) == 0) {
 			long kib = vmrss_kib(fresh.pid);
