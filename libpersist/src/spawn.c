@@ -20,7 +20,7 @@
 
 extern char **environ;
 
-/* Strings and pointer arrays laid out for the child's memory at base. */
+/* Strings and pointer arrays laid out for the thread's memory at base. */
 struct block {
 	char *buf;
 	size_t len, cap;
@@ -44,6 +44,21 @@ static int put(struct block *b, const void *p, size_t n)
 	return 0;
 }
 
+static int put_str(struct block *b, const char *str, size_t *at)
+{
+	*at = b->len;
+	return put(b, str, strlen(str) + 1);
+}
+
+static int align8(struct block *b)
+{
+	int r = 0;
+
+	while (r == 0 && b->len % 8)
+		r = put(b, "", 1);
+	return r;
+}
+
 /* Append a NULL-terminated vector: the strings, then (8-aligned) the
  * pointers to them as they will be at base.  *at gets the array's offset. */
 static int put_vector(struct block *b, uint64_t base, const char *const *v, size_t *at)
@@ -55,9 +70,8 @@ static int put_vector(struct block *b, uint64_t base, const char *const *v, size
 	for (; v[n]; n++)
 		if ((r = put(b, v[n], strlen(v[n]) + 1)) < 0)
 			return r;
-	while (b->len % 8)
-		if ((r = put(b, "", 1)) < 0)
-			return r;
+	if ((r = align8(b)) < 0)
+		return r;
 	*at = b->len;
 	for (size_t i = 0, off = first; i < n; i++) {
 		uint64_t p = base + off;
@@ -68,102 +82,159 @@ static int put_vector(struct block *b, uint64_t base, const char *const *v, size
 	return put(b, &zero, sizeof zero);
 }
 
+/* Everything the spawn needs in the thread's memory, in one block written
+ * before the fork: the child inherits it at the same address, so it needs
+ * no memory of its own and no memory transport (each would cost round
+ * trips).  The paths execve tries are all laid out too, as execvp would
+ * try them. */
+#define MAX_TRIES 64
+struct layout {
+	size_t sv, mask, in, out, err, cwd, argv, envp;
+	size_t path[MAX_TRIES];
+	unsigned tries;
+};
+
+/* PATH of envp, for a program name without '/'. */
+static const char *search_path(const char *const *envp)
+{
+	for (; envp && *envp; envp++)
+		if (strncmp(*envp, "PATH=", 5) == 0)
+			return *envp + 5;
+	return "/usr/local/bin:/usr/bin:/bin";
+}
+
+static int lay_out(struct block *b, uint64_t base, const struct persist_spawn *s,
+		   const char *const *envp, struct layout *l)
+{
+	const char *name = s->argv[0];
+	uint64_t zero = 0;
+	int r;
+
+	b->len = 0;
+	l->sv = b->len;
+	r = put(b, &zero, sizeof zero);
+	l->mask = b->len;
+	if (r == 0)
+		r = put(b, &zero, sizeof zero);
+	if (r == 0)
+		r = put_str(b, s->stdin_path ? s->stdin_path : "/dev/null", &l->in);
+	if (r == 0)
+		r = put_str(b, s->stdout_path ? s->stdout_path : "/dev/null", &l->out);
+	if (r == 0)
+		r = put_str(b, s->stderr_path ? s->stderr_path : "/dev/null", &l->err);
+	if (r == 0)
+		r = put_str(b, s->cwd ? s->cwd : ".", &l->cwd);
+	l->tries = 0;
+	if (strchr(name, '/')) {
+		if (r == 0)
+			r = put_str(b, name, &l->path[l->tries++]);
+	} else {
+		for (const char *d = search_path(envp); r == 0 && l->tries < MAX_TRIES;) {
+			size_t dl = strcspn(d, ":");
+			char path[4096];
+			snprintf(path, sizeof path, "%.*s%s%s", (int)dl, d, dl ? "/" : "", name);
+			r = put_str(b, path, &l->path[l->tries++]);
+			if (!d[dl])
+				break;
+			d += dl + 1;
+		}
+	}
+	if (r == 0)
+		r = align8(b);
+	if (r == 0)
+		r = put_vector(b, base, s->argv, &l->argv);
+	if (r == 0)
+		r = put_vector(b, base, envp, &l->envp);
+	return r;
+}
+
 static int64_t sys(struct transport_conn *c, int64_t nr, int64_t a, int64_t b, int64_t c3,
 		   int64_t d)
 {
 	return transport_syscall(c, nr, a, b, c3, d, 0, 0);
 }
 
-/* A child of the thread, connected to us.  Returns: 0 with *child, *pid. */
-static int fork_child(struct persist_thread *t, struct transport_conn **child, int *pid,
+/* Run n requests pipelined: one round trip.  Returns: 0, or the first
+ * failure's -errno with *failed its index (a close that finds nothing to
+ * close is no failure). */
+static int pipeline(struct transport_conn *c, const struct near_request *q, unsigned n,
+		    unsigned *failed)
+{
+	int r = 0;
+
+	for (unsigned i = 0; i < n && r == 0; i++)
+		r = transport_submit(c, &q[i]);
+	if (r < 0) {
+		*failed = 0;
+		return r;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		int64_t res;
+		int w = transport_wait(c, &res);
+		if (w < 0)
+			res = w;
+		if (res < 0 && r == 0 && !(q[i].nr == __NR_close && res == -EBADF)) {
+			r = (int)res;
+			*failed = i;
+		}
+	}
+	return r;
+}
+
+/* A child of the thread with a connection of its own (NEAR_OP_FORK).
+ * Returns: 0 with *child and *pid, or -errno (why says which step). */
+static int fork_child(struct persist_thread *t, uint64_t base, const struct layout *l,
+		      struct transport_conn **child, int *pid, int *thread_end,
 		      char *why, size_t whylen)
 {
-	uint64_t at;
-	int sv[2], local, r;
+	struct near_request q[2];
+	unsigned failed;
+	int sv[2], local = -1, r;
 
-	r = transport_alloc(t->conn, sizeof sv, &at);
-	if (r < 0)
-		return r;
-	r = (int)sys(t->conn, __NR_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, (int64_t)at);
+	r = (int)sys(t->conn, __NR_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+		     (int64_t)(base + l->sv));
 	if (r == 0)
-		r = transport_read_mem(t->conn, sv, at, sizeof sv);
-	transport_free(t->conn, at);
+		r = transport_read_mem(t->conn, sv, base + l->sv, sizeof sv);
 	if (r < 0) {
 		persist__say(why, whylen, "socketpair in the thread: %s", strerror(-r));
 		return r;
 	}
 	r = transport_fork(t->conn, sv[1], pid);
-	sys(t->conn, __NR_close, sv[1], 0, 0, 0);
 	if (r == 0)
 		r = transport_take_fd(t->conn, sv[0], &local);
-	sys(t->conn, __NR_close, sv[0], 0, 0, 0);
+	/* The thread keeps neither end. */
+	near_request_set(&q[0], __NR_close, sv[1], 0, 0, 0, 0, 0);
+	near_request_set(&q[1], __NR_close, sv[0], 0, 0, 0, 0, 0);
+	pipeline(t->conn, q, 2, &failed);
 	if (r < 0) {
+		if (local >= 0)
+			near_syscall1(__NR_close, local);
 		persist__say(why, whylen, "forking in the thread: %s", strerror(-r));
 		return r;
 	}
+	*thread_end = sv[0];
 	r = transport_attach(local, 5000, child, why, whylen);
-	if (r < 0)
-		return r;
-	transport_set_timeout(*child, -1); /* the deadline was for the hello */
-	/* The child inherited the thread's end too: without closing it, it
-	 * would never see our end of file. */
-	sys(*child, __NR_close, sv[0], 0, 0, 0);
-	return 0;
-}
-
-/* The child's setup, laid out in one block of its memory: strings for the
- * syscalls, argv and envp, and room for the path execve tries. */
-struct layout {
-	size_t in, out, err, cwd, mask, argv, envp, path;
-};
-
-static int lay_out(struct block *b, uint64_t base, const struct persist_spawn *s,
-		   const char *const *envp, struct layout *l)
-{
-	const char *in = s->stdin_path ? s->stdin_path : "/dev/null";
-	const char *out = s->stdout_path ? s->stdout_path : "/dev/null";
-	const char *err = s->stderr_path ? s->stderr_path : "/dev/null";
-	uint64_t zero = 0;
-	int r;
-
-	b->len = 0;
-	l->in = b->len;
-	r = put(b, in, strlen(in) + 1);
-	l->out = b->len;
 	if (r == 0)
-		r = put(b, out, strlen(out) + 1);
-	l->err = b->len;
-	if (r == 0)
-		r = put(b, err, strlen(err) + 1);
-	l->cwd = b->len;
-	if (r == 0 && s->cwd)
-		r = put(b, s->cwd, strlen(s->cwd) + 1);
-	while (r == 0 && b->len % 8)
-		r = put(b, "", 1);
-	l->mask = b->len;
-	if (r == 0)
-		r = put(b, &zero, sizeof zero);
-	if (r == 0)
-		r = put_vector(b, base, s->argv, &l->argv);
-	if (r == 0)
-		r = put_vector(b, base, envp, &l->envp);
-	l->path = b->len;
+		transport_set_timeout(*child, -1); /* the deadline was for the hello */
 	return r;
 }
 
-/* Everything before execve, pipelined: one round trip.  stdio lands on
- * 0, 1, 2 because open takes the lowest free number right after the close.
+/* The child's setup, pipelined: one round trip.  stdio lands on 0, 1, 2
+ * because open takes the lowest free number right after the close.
  * Returns: 0, or the first failing step's -errno with *step naming it. */
 static int set_up(struct transport_conn *c, const struct persist_spawn *s, uint64_t base,
-		  const struct layout *l, const char **step)
+		  const struct layout *l, int thread_end, const char **step)
 {
 	struct near_request q[16];
 	const char *what[16];
-	unsigned n = 0;
-	int r = 0;
+	unsigned n = 0, failed = 0;
+	int r;
 
 #define STEP(name, nr, a, b, c3, d) \
 	(what[n] = (name), near_request_set(&q[n++], (nr), (a), (b), (c3), (d), 0, 0))
+	/* It inherited the thread's end of its connection: without closing
+	 * it, it would never see our end of file. */
+	STEP("closing the thread's end", __NR_close, thread_end, 0, 0, 0);
 	STEP("stdin", __NR_close, 0, 0, 0, 0);
 	STEP(s->stdin_path ? s->stdin_path : "/dev/null", __NR_openat, AT_FDCWD,
 	     (int64_t)(base + l->in), O_RDONLY, 0);
@@ -181,56 +252,24 @@ static int set_up(struct transport_conn *c, const struct persist_spawn *s, uint6
 	/* Nothing but stdio across execve; our connection is close-on-exec. */
 	STEP("closing inherited fds", __NR_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC, 0);
 #undef STEP
-	for (unsigned i = 0; i < n && r == 0; i++)
-		r = transport_submit(c, &q[i]);
-	for (unsigned i = 0; i < n; i++) {
-		int64_t res;
-		int w = transport_wait(c, &res);
-		if (w < 0)
-			res = w;
-		/* close of 0/1/2 may find nothing to close: that is fine. */
-		if (res < 0 && r == 0 && !(q[i].nr == __NR_close && res == -EBADF)) {
-			r = (int)res;
-			*step = what[i];
-		}
-	}
+	r = pipeline(c, q, n, &failed);
+	if (r < 0)
+		*step = what[failed];
 	return r;
 }
 
-/* PATH of envp, for a program name without '/'. */
-static const char *search_path(const char *const *envp)
-{
-	for (; envp && *envp; envp++)
-		if (strncmp(*envp, "PATH=", 5) == 0)
-			return *envp + 5;
-	return "/usr/local/bin:/usr/bin:/bin";
-}
-
-/* execve in the child, trying each PATH entry as execvp does.
+/* execve in the child, trying each laid-out path as execvp does.
  * Returns: 0 (it runs: the connection ended), or the most telling -errno. */
-static int exec_child(struct transport_conn *c, const char *name, const char *const *envp,
-		      uint64_t base, const struct layout *l)
+static int exec_child(struct transport_conn *c, uint64_t base, const struct layout *l)
 {
-	const char *dirs = strchr(name, '/') ? NULL : search_path(envp);
 	int err = -ENOENT;
 
-	for (;;) {
-		char path[4096];
-		size_t dl = dirs ? strcspn(dirs, ":") : 0;
+	for (unsigned i = 0; i < l->tries; i++) {
 		struct near_request q;
 		int64_t res;
-		int r;
-
-		if (dirs)
-			snprintf(path, sizeof path, "%.*s%s%s", (int)dl, dirs, dl ? "/" : "", name);
-		else
-			snprintf(path, sizeof path, "%s", name);
-		r = transport_write_mem(c, base + l->path, path, strlen(path) + 1);
-		if (r < 0)
-			return r;
-		r = transport_call(c, near_request_set(&q, __NR_execve, (int64_t)(base + l->path),
-						       (int64_t)(base + l->argv),
-						       (int64_t)(base + l->envp), 0, 0, 0), &res);
+		int r = transport_call(c, near_request_set(&q, __NR_execve, (int64_t)(base + l->path[i]),
+							   (int64_t)(base + l->argv),
+							   (int64_t)(base + l->envp), 0, 0, 0), &res);
 		if (r < 0)
 			return r;
 		if (res == 0)
@@ -240,42 +279,43 @@ static int exec_child(struct transport_conn *c, const char *name, const char *co
 			return (int)res;
 		if (err != -EACCES)
 			err = (int)res;
-		if (!dirs || !dirs[dl])
-			return err;
-		dirs += dl + 1;
 	}
+	return err;
 }
 
 PERSIST_EXPORT int persist_spawn(struct persist_thread *t, const struct persist_spawn *s,
 				 int *pid, char *why, size_t whylen)
 {
 	const char *const *envp = s->envp ? s->envp : (const char *const *)environ;
-	struct transport_conn *c;
+	struct transport_conn *c = NULL;
 	struct block b = { 0 };
 	struct layout l;
-	const char *step = "memory in the child";
+	const char *step = "memory in the thread";
 	uint64_t base = 0;
-	int r;
+	int thread_end = -1, r;
 
 	if (!t->conn || !s->argv || !s->argv[0])
 		return -EINVAL;
-	r = fork_child(t, &c, pid, why, whylen);
-	if (r < 0)
-		return r;
 	/* Lay the block out once to size it, then at its real address. */
 	r = lay_out(&b, 0, s, envp, &l);
 	if (r == 0)
-		r = transport_alloc(c, b.len + 4096, &base);
+		r = transport_alloc(t->conn, b.len, &base);
 	if (r == 0)
 		r = lay_out(&b, base, s, envp, &l);
 	if (r == 0)
-		r = transport_write_mem(c, base, b.buf, b.len);
+		r = transport_write_mem(t->conn, base, b.buf, b.len);
 	free(b.buf);
-	if (r == 0)
-		r = set_up(c, s, base, &l, &step);
+	if (r < 0) {
+		persist__say(why, whylen, "%s: %s: %s", s->argv[0], step, strerror(-r));
+		goto out;
+	}
+	r = fork_child(t, base, &l, &c, pid, &thread_end, why, whylen);
+	if (r < 0)
+		goto out;
+	r = set_up(c, s, base, &l, thread_end, &step);
 	if (r == 0) {
 		step = "execve";
-		r = exec_child(c, s->argv[0], envp, base, &l);
+		r = exec_child(c, base, &l);
 	}
 	transport_close(c);
 	if (r < 0) {
@@ -284,9 +324,11 @@ PERSIST_EXPORT int persist_spawn(struct persist_thread *t, const struct persist_
 		/* Never leave it behind: it is still our server loop (execve
 		 * failed), so it ends at our end of file; reap it. */
 		persist_child_wait(t, *pid, 0, 1, &st);
-		return r;
 	}
-	return 0;
+out:
+	if (base)
+		transport_free(t->conn, base);
+	return r;
 }
 
 PERSIST_EXPORT int persist_child_wait(struct persist_thread *t, int pid, int nowait,
