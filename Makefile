@@ -11,9 +11,9 @@ STAGE   := $(CURDIR)/build/stage$(if $(SANITIZE),-san)
 export PKG_CONFIG_PATH := $(STAGE)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
 export PERSIST_SERVER_EXE := $(STAGE)/bin/persist-server
 # In dependency order.
-LAYERS  := libnear persist-server libfar libhandle libtransport
+LAYERS  := libnear persist-server libfar libhandle libtransport libpersist
 
-all: persist-server libfar libhandle libtransport
+all: persist-server libfar libhandle libtransport libpersist
 
 # Installs the build and test dependencies when missing (Debian/Ubuntu).
 deps:
@@ -31,6 +31,8 @@ libhandle: libfar
 # libtransport's tests drive the real server loop, hence persist-server.
 libtransport: libfar persist-server
 	$(MAKE) -C libtransport install PREFIX=$(STAGE)
+libpersist: libtransport libhandle persist-server
+	$(MAKE) -C libpersist install PREFIX=$(STAGE)
 
 check: all
 	$(MAKE) -C libnear check
@@ -38,6 +40,7 @@ check: all
 	$(MAKE) -C libfar check
 	$(MAKE) -C libhandle check
 	$(MAKE) -C libtransport check
+	$(MAKE) -C libpersist check
 	$(MAKE) -C tests check
 	$(MAKE) -C tests/arch check
 	$(MAKE) -C tests/pkgconfig check
