@@ -47,8 +47,9 @@ struct persist_recover_ops {
 	/* Collect the status of the thread's zombie child pid WITHOUT reaping
 	 * it (waitid(P_PID, pid, WEXITED | WNOWAIT) in the thread).  Set *code
 	 * to the exit code, or to the signal with *killed = 1.
-	 * Returns: 0; a negative errno (the child stays 'running').
-	 * NULL: zombies are reported and left as they are. */
+	 * Returns: 0; a negative errno (the child stays 'running', the
+	 * entry keeps the error).  NULL: zombies are reported, left
+	 * 'running', with the entry's error -ENOSYS. */
 	int (*collect)(void *arg, int pid, int *code, int *killed);
 	/* Reap pid in the thread, called only once its status is committed.
 	 * Returns: 0; a negative errno (kept in the entry).  NULL: the caller
@@ -79,7 +80,9 @@ struct persist_recover_entry {
 	enum persist_found found;
 	int pid;                       /* 0 if none */
 	unsigned long long starttime;
-	enum persist_child_state before, after; /* after == before: unchanged */
+	enum persist_child_state before, after; /* after == before: unchanged
+						   (adopted: a new record, in
+						   state after) */
 	int exit_code, signal;         /* when after is exited / killed */
 	char *detail;                  /* lost: the reason; else NULL or a note */
 	int reap;                      /* the caller must reap pid (no reap op) */
