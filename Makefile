@@ -50,7 +50,13 @@ check: all
 bench: all
 	$(MAKE) -C bench run OUT=$(CURDIR)/build/bench.json
 
+# The main job: persistctl's walk-through (scripts/demo.sh).
 demo: all
+	PERSISTCTL=$(STAGE)/bin/persistctl sh scripts/demo.sh
+
+# The foundation's demo: persist-server outliving a controller, through the
+# wire protocol alone.
+demo-server: all
 	$(MAKE) -C tests demo
 
 # The layers above libnear are built afresh against the installed lower
@@ -65,4 +71,4 @@ clean:
 	for d in $(LAYERS) tests tests/arch tests/pkgconfig tests/nix tests/fuzz bench; do $(MAKE) -C $$d clean; done
 	rm -rf build
 
-.PHONY: all deps check bench demo install clean $(LAYERS)
+.PHONY: all deps check bench demo demo-server install clean $(LAYERS)
