@@ -25,7 +25,8 @@
 
       devShells = forAllSystems (pkgs: {
         default = pkgs.mkShell {
-          packages = with pkgs; [ gcc gnumake pkg-config cmocka libbsd sqlite gdb valgrind ];
+          # python3 and sqlite's CLI: libpersist's persistctl test uses them.
+          packages = with pkgs; [ gcc gnumake pkg-config cmocka libbsd sqlite gdb valgrind python3 ];
         };
       });
     };

@@ -12,6 +12,7 @@ let
     libfar = final.callPackage ./libfar.nix { };
     libhandle = final.callPackage ./libhandle.nix { };
     libtransport = final.callPackage ./libtransport.nix { };
+    libpersist = final.callPackage ./libpersist.nix { };
   };
 in
 layers // {

@@ -20,6 +20,9 @@ persist // {
     libtransport = standIn.callPackage ../../nix/libtransport.nix {
       libnear = null; libfar = null; persist-server = null;
     };
+    libpersist = standIn.callPackage ../../nix/libpersist.nix {
+      libnear = null; libfar = null; libhandle = null; libtransport = null; persist-server = null;
+    };
   };
 
   # Downstream Nix projects: each program of tests/pkgconfig built as a
@@ -55,5 +58,8 @@ persist // {
       # It calls near_local_sysif_init itself: libnear on its line.
       libhandle = { layer = "libhandle"; pc = "libhandle libnear"; };
       libtransport.layer = "libtransport";
+      # Its check starts the persist-server compiled into libpersist (from
+      # the store: a runtime dependency) and spawns a child in it.
+      libpersist.layer = "libpersist";
     };
 }

@@ -18,6 +18,7 @@ persist-server:libnear
 libfar:libnear
 libhandle:libnear,libfar
 libtransport:libnear,libfar:persist-server
+libpersist:libnear,libfar,libhandle,libtransport,persist-server
 "
 ALL_LAYERS="libnear persist-server libfar libhandle libtransport libpersist"
 say() { printf '%s\n' "nix: $*"; }
@@ -68,7 +69,7 @@ for sys in x86_64-linux aarch64-linux; do
 			fail "packages.$sys.$p missing from the flake's outputs"
 	done
 done
-for p in gcc pkg-config cmocka libbsd sqlite gdb valgrind; do
+for p in gcc pkg-config cmocka libbsd sqlite gdb valgrind python3; do
 	echo "$summary" | grep -q "\"$p\"" || fail "devShells.default lacks $p"
 done
 say "ok: packages.{x86_64,aarch64}-linux.{$(echo $layers | tr ' ' ,),persist-all,default}, checks, devShells.default, overlays.default"
@@ -109,7 +110,18 @@ for l in $layers; do
 	eval "out_$(echo "$l" | tr - _)=\$o"
 	if grep -q 'checkPhase' "$SCRATCH/$l.log"; then
 		grep -q 'PASSED' "$SCRATCH/$l.log" || fail "$l: checkPhase ran no passing test"
-		say "ok: $l checkPhase passed ($(grep -c '^\[  PASSED  \]' "$SCRATCH/$l.log") cmocka suites)"
+		# Shell tests (libpersist's persistctl test) end with "== N passed,
+		# 0 failed"; none may have skipped a check for a missing tool.
+		sh_ok=""
+		if grep -q '^== tests/test_.*\.sh$' "$SCRATCH/$l.log"; then
+			grep -q '^== [0-9]* passed, 0 failed$' "$SCRATCH/$l.log" ||
+				fail "$l: a shell test did not pass"
+			if grep -q '^skip ' "$SCRATCH/$l.log"; then
+				grep '^skip ' "$SCRATCH/$l.log" >&2; fail "$l: a shell test skipped a check"
+			fi
+			sh_ok=", $(sed -n 's/^== \([0-9]*\) passed, 0 failed$/\1/p' "$SCRATCH/$l.log" | paste -sd+) shell checks"
+		fi
+		say "ok: $l checkPhase passed ($(grep -c '^\[  PASSED  \]' "$SCRATCH/$l.log") cmocka suites$sh_ok)"
 	else
 		say "ok: $l was still in use, not rebuilt (its checkPhase passed when it was built)"
 	fi
@@ -126,7 +138,7 @@ for l in $layers; do
 			fail "$l.drv does not take $d.drv as an input"
 	done
 done
-say "ok: each layer's derivation takes its lower layers' derivations (and libtransport persist-server's, for its tests) as inputs"
+say "ok: each layer's derivation takes its lower layers' derivations (and libtransport persist-server's, for its tests; libpersist persist-server's, at run time too) as inputs"
 
 # --- 4. Closures: each layer's holds its declared lower layers and no other.
 for l in $layers; do
@@ -145,6 +157,7 @@ for l in $layers; do
 done
 say "ok: persist-server's closure holds libnear and none of libfar, libhandle, libtransport, libpersist"
 say "ok: libtransport's closure holds libnear and libfar, not persist-server (a check input only)"
+say "ok: libpersist's closure holds libnear, libfar, libhandle, libtransport and persist-server (it execs it)"
 say "ok: every layer's closure holds exactly its declared lower layers"
 
 # --- 5. The installed outputs work from their store paths.
@@ -159,13 +172,25 @@ for l in $layers; do
 	done
 done
 [ -x "$all/bin/persist-server" ] || fail "persist-all lacks bin/persist-server"
+# libpersist: persistctl is installed and runs; it and libpersist.so name
+# persist-server's store path (the executable they start), which is why
+# that path is in libpersist's closure.
+lp=$(out libpersist)
+"$lp/bin/persistctl" --version | grep -q persistctl || fail "persistctl --version"
+for f in "$lp/bin/persistctl" "$lp/lib/libpersist.so.0"; do
+	grep -q "$psrv/bin/persist-server" "$f" || fail "${f##*/} does not name $psrv/bin/persist-server"
+done
+ldd "$lp/lib/libpersist.so.0" | grep -q "libtransport.so.0 => $(out libtransport)/lib/libtransport.so.0" ||
+	fail "libpersist.so does not load libtransport from its store path"
+[ -x "$all/bin/persistctl" ] || fail "persist-all lacks bin/persistctl"
 say "ok: persist-server loads libnear from its store path; .pc files name their store paths; persist-all holds every layer"
+say "ok: libpersist's bin/persistctl runs; it and libpersist.so start $psrv/bin/persist-server"
 
 # --- 6. Downstream Nix projects: each consumer of tests/pkgconfig, with one
 # layer as its input, builds with pkg-config alone and runs; its closure
 # holds that layer's libraries and no layer it did not ask for.
 for c in "libnear:libnear" "pserver:persist-server" "libfar:libfar" \
-	"libhandle:libhandle" "libtransport:libtransport"; do
+	"libhandle:libhandle" "libtransport:libtransport" "libpersist:libpersist"; do
 	m=${c%%:*} l=${c#*:}
 	nixb build.nix -A "consumers.$m" --out-link "$SCRATCH/result-consumer-$m" \
 		>"$SCRATCH/consumer-$m.out" 2>"$SCRATCH/consumer-$m.log" ||
@@ -187,7 +212,7 @@ for l in $layers; do
 	if nixb --no-out-link build.nix -A "without-libnear.$l" >"$SCRATCH/without-$l.log" 2>&1; then
 		fail "$l built without its libnear input (found libnear elsewhere)"
 	fi
-	grep -q 'libnear[a-z ]* not found by pkg-config' "$SCRATCH/without-$l.log" ||
+	grep -q 'libnear[a-z0-9 ]* not found by pkg-config' "$SCRATCH/without-$l.log" ||
 		{ cat "$SCRATCH/without-$l.log" >&2; fail "$l without libnear failed for another reason"; }
 done
 say "ok: without their libnear input, the upper layers do not find one on the host"

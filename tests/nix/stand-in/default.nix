@@ -10,8 +10,11 @@
 #   declared inputs and what they propagate (PKG_CONFIG_LIBDIR), never the
 #   host's default path.
 # - cmocka, libbsd, sqlite: store paths holding a copy of the host's .pc file,
-#   which points at the host's headers and libraries under /usr.
-# - pkg-config, gcc, gnumake, gdb, valgrind: store paths wrapping the host's.
+#   which points at the host's headers and libraries under /usr; sqlite also
+#   holds bin/sqlite3, wrapping the host's CLI (nixpkgs' sqlite has it in its
+#   bin output).
+# - pkg-config, gcc, gnumake, gdb, valgrind, python3: store paths wrapping
+#   the host's.
 # - callPackage, appendOverlays, extend, symlinkJoin, mkShell.
 { system ? builtins.currentSystem, overlays ? [ ], ... }:
 
@@ -34,10 +37,16 @@ let
   } // attrs);
 
   # A library from the host: its .pc files copied into the store path.
-  hostLibrary = pname: pcs: shDerivation "host-${pname}" ''
+  # With bins: $out/bin/NAME execs the host's, as in hostTool.
+  hostLibrary = pname: pcs: bins: shDerivation "host-${pname}" ''
     mkdir -p "$out/lib/pkgconfig"
     for pc in $pcs; do cp "$pc" "$out/lib/pkgconfig/"; done
-  '' { pcs = map hostPc pcs; } // { inherit pname; };
+    for b in $bins; do
+      mkdir -p "$out/bin"
+      printf '#!/bin/sh\nexec %s "$@"\n' "$b" > "$out/bin/''${b##*/}"
+      chmod +x "$out/bin/''${b##*/}"
+    done
+  '' { pcs = map hostPc pcs; inherit bins; } // { inherit pname; };
 
   # A tool from the host: $out/bin/NAME execs the host's.
   hostTool = pname: bins: shDerivation "host-${pname}" ''
@@ -88,9 +97,10 @@ let
     gnumake = hostTool "gnumake" [ "/usr/bin/make" ];
     gdb = hostTool "gdb" [ "/usr/bin/gdb" ];
     valgrind = hostTool "valgrind" [ "/usr/bin/valgrind" ];
-    cmocka = hostLibrary "cmocka" [ "cmocka" ];
-    libbsd = hostLibrary "libbsd" [ "libbsd" ];
-    sqlite = hostLibrary "sqlite" [ "sqlite3" ];
+    python3 = hostTool "python3" [ "/usr/bin/python3" ];
+    cmocka = hostLibrary "cmocka" [ "cmocka" ] [ ];
+    libbsd = hostLibrary "libbsd" [ "libbsd" ] [ ];
+    sqlite = hostLibrary "sqlite" [ "sqlite3" ] [ "/usr/bin/sqlite3" ];
 
     symlinkJoin = { name, paths, ... }: shDerivation name ''
       mkdir -p "$out"

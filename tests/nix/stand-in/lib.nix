@@ -6,6 +6,11 @@ rec {
 
   fix = f: let x = f x; in x;
   foldl' = builtins.foldl';
+  # A package's output (nixpkgs' getOutput): the stand-in's packages have
+  # one output, so this is the package itself.
+  getOutput = output: pkg:
+    if ! pkg ? outputSpecified || ! pkg.outputSpecified then pkg.${output} or pkg.out or pkg else pkg;
+  getBin = getOutput "bin";
   genAttrs = names: f: builtins.listToAttrs (map (n: { name = n; value = f n; }) names);
 
   # As in nixpkgs: the function's formal arguments are taken from `set`,
