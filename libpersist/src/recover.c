@@ -27,6 +27,7 @@ static const char *const found_names[] = {
 	[PERSIST_FOUND_MATCHED] = "matched",
 	[PERSIST_FOUND_ADOPTED] = "adopted",
 	[PERSIST_FOUND_UNREAPED] = "unreaped",
+	[PERSIST_FOUND_IN_PROGRESS] = "in-progress",
 };
 
 PERSIST_EXPORT const char *persist_found_name(enum persist_found f)
@@ -43,6 +44,8 @@ struct rec {
 	char *argv; /* intents only: the stored blob, to match cmdlines */
 	size_t argvlen;
 	int taken;  /* an intent some child completed */
+	int busy;   /* an intent whose writer still lives: a spawn in flight */
+	int owner;
 };
 
 /* A child of the thread that no record knows. */
@@ -69,10 +72,7 @@ struct work {
 	size_t nrecs;
 	struct stray *strays;
 	size_t nstrays;
-	/* For adopted entries: what the INSERT needs beyond the entry. */
-	char **adopt_argv;
-	size_t *adopt_len;
-	char **adopt_cwd;
+	size_t busy; /* intents in flight */
 };
 
 static struct persist_recover_entry *entry_add(struct work *w)
@@ -195,6 +195,15 @@ static int load_records(struct work *w)
 			if (n)
 				memcpy(x->argv, b, (size_t)n);
 			x->argvlen = (size_t)n;
+			x->owner = sqlite3_column_int(s, 5);
+			if (x->owner > 0 && x->owner != st->self_pid) {
+				struct persist_proc_stat ps;
+				x->busy = persist_proc_stat(x->owner, &ps) == 0 &&
+					  ps.starttime ==
+						  (unsigned long long)sqlite3_column_int64(s, 6) &&
+					  ps.state != 'Z' && ps.state != 'X';
+				w->busy += x->busy;
+			}
 		}
 	}
 	if (r == 0 && rc != SQLITE_DONE)
@@ -385,6 +394,20 @@ static int match_intents(struct work *w)
 			return -ENOMEM;
 		e->pid = y->pid;
 		e->starttime = y->starttime;
+		if ((x && x->busy) || (!x && w->busy)) {
+			/* Its controller will record it; or, unmatched, it may be
+			 * a busy intent's child before its exec. */
+			if (x)
+				x->taken = 1;
+			e->child_id = x ? x->id : 0;
+			e->found = PERSIST_FOUND_IN_PROGRESS;
+			e->before = e->after = x ? PERSIST_CHILD_INTENT : PERSIST_CHILD_RUNNING;
+			r = detail(e, "pid %d: no record yet, a spawn is in flight (controller pid %d)",
+				   y->pid, x ? x->owner : 0);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		if (x) {
 			x->taken = 1;
 			e->child_id = x->id;
@@ -412,6 +435,13 @@ static int match_intents(struct work *w)
 		if (!(e = entry_add(w)))
 			return -ENOMEM;
 		e->child_id = x->id;
+		if (x->busy) {
+			e->found = PERSIST_FOUND_IN_PROGRESS;
+			e->before = e->after = PERSIST_CHILD_INTENT;
+			if ((r = detail(e, "a spawn is in flight (controller pid %d)", x->owner)) < 0)
+				return r;
+			continue;
+		}
 		e->found = PERSIST_FOUND_NEVER_STARTED;
 		e->before = PERSIST_CHILD_INTENT;
 		e->after = PERSIST_CHILD_LOST;
@@ -569,7 +599,9 @@ static void tally(struct persist_recover_report *rep)
 			rep->matched++;
 		if (e->found == PERSIST_FOUND_ADOPTED)
 			rep->adopted++;
-		if (e->found == PERSIST_FOUND_UNREAPED)
+		if (e->found == PERSIST_FOUND_IN_PROGRESS)
+			rep->in_progress++;
+		if (e->found == PERSIST_FOUND_UNREAPED || e->found == PERSIST_FOUND_IN_PROGRESS)
 			continue;
 		if (e->after == PERSIST_CHILD_RUNNING)
 			rep->running++;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <asm/unistd.h>
+#include <near/syscall.h>
 #include "store_internal.h"
 
 /* Version 1 of the schema.  The CHECKs keep the state machine honest even
@@ -36,6 +38,10 @@ static const char schema_v1[] =
 	" started INTEGER NOT NULL,"
 	" ended INTEGER,"
 	" lost_reason TEXT,"
+	/* The controller process that wrote the intent: while it lives, its
+	 * spawn may still be in flight, and recovery leaves it alone. */
+	" owner_pid INTEGER,"
+	" owner_start INTEGER,"
 	" CHECK ((pid IS NULL) = (starttime IS NULL)),"
 	" CHECK (CASE state WHEN 'intent' THEN pid IS NULL WHEN 'lost' THEN 1"
 	"        ELSE pid IS NOT NULL END),"
@@ -72,8 +78,8 @@ static const char *const sql[ST_COUNT] = {
 		" WHERE socket_path = ?1",
 	[ST_THREAD_DEL] = "DELETE FROM threads WHERE id = ?1",
 	[ST_CHILD_INTENT] =
-		"INSERT INTO children (thread_id, name, argv, cwd, state, started)"
-		" VALUES (?1, ?2, ?3, ?4, 'intent', ?5)",
+		"INSERT INTO children (thread_id, name, argv, cwd, state, started, owner_pid,"
+		" owner_start) VALUES (?1, ?2, ?3, ?4, 'intent', ?5, ?6, ?7)",
 	[ST_CHILD_STARTED] =
 		"UPDATE children SET pid = ?2, starttime = ?3, state = 'running', started = ?4"
 		" WHERE id = ?1 AND state = 'intent'",
@@ -99,7 +105,7 @@ static const char *const sql[ST_COUNT] = {
 	[ST_FD_LIST] =
 		"SELECT name, fd, description FROM fds WHERE thread_id = ?1 ORDER BY name",
 	[ST_REC_LIVE] =
-		"SELECT id, pid, starttime, state, argv FROM children"
+		"SELECT id, pid, starttime, state, argv, owner_pid, owner_start FROM children"
 		" WHERE thread_id = ?1 AND state IN ('intent', 'running') ORDER BY id",
 	[ST_REC_BY_PROC] =
 		"SELECT id, state FROM children WHERE thread_id = ?1 AND pid = ?2"
@@ -294,6 +300,25 @@ out:
 	return persist__exec(st, "COMMIT");
 }
 
+/* Switch a new file to WAL.  The switch needs an exclusive lock, and
+ * SQLite answers "locked" at once, without its busy handler, when other
+ * processes open the same new file at that moment: so retry here, within
+ * the same bound.  A file already in WAL mode needs no switch at all. */
+static int wal_mode(struct persist_store *st, char *mode, size_t len)
+{
+	struct timespec pause = { 0, 2 * 1000 * 1000 };
+	int r;
+
+	if ((r = pragma_text(st, "PRAGMA journal_mode", mode, len)) < 0 || strcmp(mode, "wal") == 0)
+		return r;
+	for (int waited = 0;; waited += 2) {
+		r = pragma_text(st, "PRAGMA journal_mode = WAL", mode, len);
+		if (r != -EBUSY || waited >= PERSIST_STORE_BUSY_MS)
+			return r;
+		near_syscall2(__NR_nanosleep, (long)&pause, 0);
+	}
+}
+
 PERSIST_EXPORT int persist_store_open(const char *path, unsigned flags,
 				      struct persist_store **out, char *errbuf, size_t errlen)
 {
@@ -328,7 +353,7 @@ PERSIST_EXPORT int persist_store_open(const char *path, unsigned flags,
 	sqlite3_busy_timeout(st->db, PERSIST_STORE_BUSY_MS);
 	if ((r = persist__exec(st, "PRAGMA foreign_keys = ON")) < 0)
 		goto fail;
-	if ((r = pragma_text(st, "PRAGMA journal_mode = WAL", mode, sizeof mode)) < 0)
+	if ((r = wal_mode(st, mode, sizeof mode)) < 0)
 		goto fail;
 	if (strcmp(mode, "wal") != 0) {
 		r = persist__fail(st, -EOPNOTSUPP,
@@ -342,6 +367,9 @@ PERSIST_EXPORT int persist_store_open(const char *path, unsigned flags,
 		goto fail;
 	if ((r = schema(st)) < 0)
 		goto fail;
+	/* The owner written into intents; a handle is not used across fork. */
+	st->self_pid = (int)near_syscall0(__NR_getpid);
+	persist_proc_starttime(st->self_pid, &st->self_start);
 	st->errmsg[0] = 0;
 	*out = st;
 	return 0;

@@ -155,6 +155,8 @@ PERSIST_EXPORT int persist_store_intent(struct persist_store *st, int64_t thread
 	rc = rc ? rc : cwd ? sqlite3_bind_text(s, 4, cwd, -1, SQLITE_STATIC)
 			   : sqlite3_bind_null(s, 4);
 	rc = rc ? rc : sqlite3_bind_int64(s, 5, persist__now_ms());
+	rc = rc ? rc : sqlite3_bind_int(s, 6, st->self_pid);
+	rc = rc ? rc : sqlite3_bind_int64(s, 7, (sqlite3_int64)st->self_start);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE) {

@@ -39,6 +39,8 @@ struct persist_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
 	char errmsg[512];
+	int self_pid;                  /* who writes intents: the opener */
+	unsigned long long self_start;
 };
 
 /* The columns every child read selects, in this order; see persist__child_row. */

@@ -444,6 +444,70 @@ static void test_intents(void **state)
 	reap_all();
 }
 
+/* Another controller, alive, between its intent and its record: its spawn
+ * is in flight, not a crash; recovery leaves it, and any unrecorded child,
+ * alone until that controller is gone. */
+static void test_spawn_in_flight(void **state)
+{
+	struct fixture *f = *state;
+	struct persist_thread_rec t = self_thread(f->st);
+	struct persist_recover_report r;
+	struct persist_child_rec c;
+	int up[2], down[2];
+	int64_t id;
+	pid_t ctl, stray;
+	char ch;
+
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(down), 0);
+	ctl = fork();
+	assert_true(ctl >= 0);
+	if (ctl == 0) {
+		struct persist_store *st;
+		const char *argv[] = { "in-flight", NULL };
+		char err[256];
+
+		close(down[1]);
+		if (persist_store_open(f->path, 0, &st, err, sizeof err) < 0 ||
+		    persist_store_intent(st, t.id, NULL, argv, NULL, &id) < 0)
+			_exit(1);
+		persist_store_close(st);
+		(void)!write(up[1], &id, sizeof id);
+		(void)!read(down[0], &ch, 1);
+		_exit(0);
+	}
+	close(up[1]);
+	close(down[0]);
+	assert_int_equal(read(up[0], &id, sizeof id), sizeof id);
+	stray = live_child();
+
+	assert_int_equal(persist_recover(f->st, &t, &local_ops, &r), 0);
+	assert_int_equal(r.adopted, 0);
+	assert_int_equal(r.lost, 0);
+	assert_int_equal(r.in_progress, 3); /* the intent, the stray, ctl itself */
+	assert_int_equal(entry_of(&r, stray)->found, PERSIST_FOUND_IN_PROGRESS);
+	persist_recover_report_free(&r);
+	get(f->st, id, &c);
+	assert_int_equal(c.state, PERSIST_CHILD_INTENT);
+	persist_child_rec_clear(&c);
+
+	/* The controller dies without recording: now it was a crash.  (A
+	 * byte, not EOF: the stray holds a copy of the pipe too.) */
+	assert_int_equal(write(down[1], "x", 1), 1);
+	close(down[1]);
+	assert_int_equal(waitpid(ctl, NULL, 0), ctl);
+	assert_int_equal(persist_recover(f->st, &t, &local_ops, &r), 0);
+	assert_int_equal(r.in_progress, 0);
+	assert_int_equal(r.adopted, 1);
+	assert_int_equal(r.lost, 1);
+	assert_int_equal(entry_of(&r, stray)->found, PERSIST_FOUND_ADOPTED);
+	persist_recover_report_free(&r);
+	get(f->st, id, &c);
+	assert_int_equal(c.state, PERSIST_CHILD_LOST);
+	persist_child_rec_clear(&c);
+	close(up[0]);
+}
+
 static void test_unreaped(void **state)
 {
 	struct fixture *f = *state;
@@ -561,6 +625,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_child_and_dead_thread, fixture_setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_intents, fixture_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spawn_in_flight, fixture_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreaped, fixture_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ten_thousand, fixture_setup, teardown),
 	};

@@ -16,6 +16,10 @@
  *  running, pid alive with another start time -> lost, "pid N now belongs
  *      to another process (start time differs)";
  *  running, same process but no longer the thread's child -> lost;
+ *  intent whose writer (the controller process, by pid + start time) still
+ *      lives and is not the caller: a spawn in flight, not a crash.  It is
+ *      left alone, and so is any unrecorded child while such an intent
+ *      exists (before its exec a child's cmdline is not yet its argv);
  *  intent (no pid): a crash between the intent and the spawn's record.
  *      Children of the thread that no record knows are matched to the
  *      thread's intents by argv (/proc/PID/cmdline), oldest first, and the
@@ -69,10 +73,13 @@ enum persist_found {
 	PERSIST_FOUND_MATCHED,       /* an unrecorded child that completes an intent */
 	PERSIST_FOUND_ADOPTED,       /* an unrecorded child, no intent: a new record */
 	PERSIST_FOUND_UNREAPED,      /* recorded as ended, still a zombie: reaped */
+	PERSIST_FOUND_IN_PROGRESS,   /* an intent whose controller still lives, or
+					an unrecorded child that may be its spawn:
+					left to that controller */
 };
 
 /* Returns: "running", "zombie", "gone", "reused", "not-child",
- * "never-started", "matched", "adopted", "unreaped"; NULL if bad. */
+ * "never-started", "matched", "adopted", "unreaped", "in-progress"; NULL if bad. */
 PERSIST_EXPORT const char *persist_found_name(enum persist_found f);
 
 struct persist_recover_entry {
@@ -96,6 +103,7 @@ struct persist_recover_report {
 	size_t kernel_children;  /* children of the thread the kernel lists */
 	size_t records;          /* intent + running records examined */
 	size_t running, ended, lost, matched, adopted, reaped, errors;
+	size_t in_progress;      /* entries left to a live controller's spawn */
 	struct persist_recover_entry *entries; /* the records examined, then
 						  every unrecorded or unreaped child */
 	size_t n;
