@@ -28,9 +28,10 @@ stdenv.mkDerivation {
   # `pkg-config --variable=persist_server pserver`: its store path here.  So
   # libpersist's runtime closure holds persist-server (found by Nix's
   # reference scan of that string; $PERSIST_SERVER_EXE still overrides it).
-  # It is not propagated: libpersist.pc does not require pserver, and
-  # <persist/*.h> only declare `struct pserver`.  cmocka is for the tests.
-  buildInputs = [ persist-server cmocka ];
+  # It is propagated with the other layers below: libpersist.pc requires
+  # pserver privately, since a static link of libpersist.a needs
+  # libpserver.a.  cmocka is for the tests.
+  buildInputs = [ cmocka ];
   # The checkPhase runs the library's tests against real persist-server
   # processes (the one compiled in, from the store) and SQLite files in
   # /tmp (the tests' own choice; Nix's sandbox provides a writable /tmp),
@@ -39,12 +40,12 @@ stdenv.mkDerivation {
   # the sqlite3 command (the CLI: sqlite's bin output).  All of them run;
   # none is skipped.
   nativeCheckInputs = [ python3 (lib.getBin sqlite) ];
-  # libpersist.pc requires libtransport, libhandle, libfar, libnear, sqlite3
-  # and libbsd (privately: pkg-config needs their .pc files all the same),
+  # libpersist.pc requires libtransport, libhandle, libfar, libnear, pserver,
+  # sqlite3 and libbsd (privately: pkg-config needs their .pc files all the same),
   # and <persist/thread.h> includes libnear's, libhandle's and
   # libtransport's headers, so a project that builds with libpersist gets
   # them all.
-  propagatedBuildInputs = [ libtransport libhandle libfar libnear sqlite libbsd ];
+  propagatedBuildInputs = [ libtransport libhandle libfar libnear persist-server sqlite libbsd ];
 
   makeFlags = [ "PREFIX=$(out)" ];
   doCheck = true;
