@@ -13,6 +13,8 @@ pkg-config:/usr/bin/pkg-config
 libbsd-dev:/usr/include/bsd/stdlib.h
 libcmocka-dev:/usr/include/cmocka.h
 libsqlite3-dev:/usr/include/sqlite3.h
+sqlite3:/usr/bin/sqlite3
+python3:/usr/bin/python3
 gcc-aarch64-linux-gnu:/usr/bin/aarch64-linux-gnu-gcc
 libc6-dev-arm64-cross:/usr/aarch64-linux-gnu/lib/libc.a
 qemu-user:/usr/bin/qemu-aarch64
