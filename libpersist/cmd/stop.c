@@ -18,10 +18,11 @@
 static const char help[] =
 "Usage: persistctl [--state DIR] stop [--grace SECONDS]\n"
 "\n"
-"Send SIGTERM to every running child, SIGKILL to those still running after\n"
-"the grace period, record how each one ended, reap them all, then end the\n"
-"server.  The store (DIR/state.db) and the logs stay: ps, logs and wait still\n"
-"answer.  Without a server, there is nothing to stop (exit 0).\n"
+"Send SIGTERM to every running child (and its process group), SIGKILL to\n"
+"those still running after the grace period, record how each one ended,\n"
+"reap them all, then end the server.  The store (DIR/state.db) and the\n"
+"logs stay: ps, logs and wait still answer.  Without a server, there is\n"
+"nothing to stop (exit 0).\n"
 "\n"
 "  -g, --grace SECONDS   how long children get to exit after SIGTERM\n"
 "                        (default 5; fractions allowed)\n";
@@ -46,6 +47,18 @@ static void wait_all(const int *fds, size_t n, long ms)
 		if (fds[i] >= 0)
 			ctl_pidfd_wait(fds[i], left > 0 ? (long)left : 0);
 	}
+}
+
+/* Signal a child and, if it leads its own process group (run makes each
+ * child a session leader), the group: a shell's children go too.  The
+ * child is unreaped, so its pid, which names the group, is not reused. */
+static int signal_child(int fd, int pid, int sig)
+{
+	int r = ctl_pidfd_signal(fd, sig);
+
+	if (r == 0 && getpgid(pid) == pid)
+		kill(-pid, sig);
+	return r;
 }
 
 int cmd_stop(struct ctl *c, int argc, char **argv)
@@ -86,14 +99,14 @@ int cmd_stop(struct ctl *c, int argc, char **argv)
 		if (recs[i].state != PERSIST_CHILD_RUNNING)
 			continue;
 		fds[i] = ctl_child_pidfd(&recs[i]);
-		if (fds[i] >= 0 && ctl_pidfd_signal(fds[i], SIGTERM) == 0)
+		if (fds[i] >= 0 && signal_child(fds[i], recs[i].pid, SIGTERM) == 0)
 			live++;
 	}
 	crash_point("stop:after-term");
 	wait_all(fds, n, grace);
 	for (size_t i = 0; i < n; i++)
 		if (fds[i] >= 0 && ctl_pidfd_wait(fds[i], 0) == 0 &&
-		    ctl_pidfd_signal(fds[i], SIGKILL) == 0)
+		    signal_child(fds[i], recs[i].pid, SIGKILL) == 0)
 			killed++;
 	if (killed)
 		wait_all(fds, n, KILL_WAIT_MS);

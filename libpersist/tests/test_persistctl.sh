@@ -66,6 +66,7 @@ server_ended() {
 	[ "$ppid" = 1 ] && echo "note: server pid $1 is a zombie of pid 1, which does not reap orphans here"
 	[ "$ppid" = 1 ]
 }
+ended() { gone "$1" || zombie "$1"; } # a zombie of another parent is theirs to reap
 fds() { ls "/proc/$1/fd" | wc -l; }
 
 echo "== usage"
@@ -194,6 +195,9 @@ check "stop:after-term: the TERM-proof child still runs" [ "$(field $idb state)"
 
 echo "== stop"
 r run -- sleep 100; idd=$out; pidd=$(field $idd pid)
+r run -- sh -c 'sleep 101; true'; idg=$out
+sleep 0.3
+gpid=$(pgrep -f -x 'sleep 101' -s "$(field $idg pid)" 2>/dev/null || echo none)
 r stop --grace 0.5
 check "stop: exit 0" [ $rc = 0 ]
 check "stop: TERM-proof child killed by SIGKILL after the grace period" \
@@ -204,6 +208,9 @@ allpids=$(psj '" ".join(str(o["pid"]) for o in d if o["pid"])')
 left=""
 for p in $allpids; do gone "$p" || left="$left $p"; done
 check "stop: every child's /proc entry is gone (no zombie, none running)" [ -z "$left" ]
+if [ "$gpid" = none ]; then echo "skip process group check: no pgrep"; else
+	check "stop: a child's own child (its process group) is stopped too" ended "$gpid"
+fi
 check "stop: the server ended" server_ended "$spid"
 check "stop: the store stays" [ -s "$S/state.db" ]
 r status; check "status without a server says so" sh -c "[ $rc = 0 ] && echo \"\$1\" | grep -q 'not running'" x "$out"
