@@ -29,71 +29,49 @@ static int self_pid(void)
 	return (int)near_syscall0(__NR_getpid);
 }
 
-/* Write with the protocol's NEAR_OP_WRITE_MEM.  With no deadline and nothing
- * in flight the payload goes straight from src to the socket (sendmsg of
- * request + payload) instead of through the output buffer. */
-int transport__inband_write(struct transport_conn *c, uint64_t dst,
-			    const void *src, size_t len)
+/* Send a WRITE_MEM request and its payload straight from src with sendmsg
+ * (no copy into the output buffer); the request stays queued for its
+ * answer.  Returns: 0, or the request's transport error. */
+static int send_direct(struct transport_conn *c, const struct near_request *req,
+		       const void *src, size_t n)
 {
-	int err = 0;
+	struct iovec iov[2] = { { (void *)req, sizeof *req }, { (void *)src, n } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	int64_t res;
 
-	if (c->q_count)
-		return -EBUSY;
-	while (len) {
-		size_t n = len > NEAR_PROTO_MEM_MAX ? NEAR_PROTO_MEM_MAX : len;
-		struct near_request req;
-		int64_t res;
-		int r;
-
-		near_request_set(&req, NEAR_OP_WRITE_MEM, (int64_t)dst, (int64_t)n, 0, 0, 0, 0);
-		r = transport__queue(c, &req, c->timeout_ms < 0 ? NULL : src,
-				     c->timeout_ms < 0 ? 0 : n, NULL, 0);
-		if (r < 0)
-			return r;
-		if (c->timeout_ms < 0) {
-			struct iovec iov[2] = { { &req, sizeof req }, { (void *)src, n } };
-			struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
-			size_t left = sizeof req + n;
-
-			c->out_len = c->out_off = 0; /* sent here, not queued */
-			while (left) {
-				long k = near_syscall3(__NR_sendmsg, c->fd, (long)&mh, MSG_NOSIGNAL);
-				if (k == -EINTR)
-					continue;
-				if (k < 0) {
-					transport__break(c, k == -EPIPE ? -ECONNRESET : (int)k);
-					return transport_result(c, &res);
-				}
-				left -= (size_t)k;
-				while (k > 0 && mh.msg_iovlen) {
-					size_t take = (size_t)k < mh.msg_iov->iov_len ? (size_t)k : mh.msg_iov->iov_len;
-					mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + take;
-					mh.msg_iov->iov_len -= take;
-					k -= (long)take;
-					if (!mh.msg_iov->iov_len) {
-						mh.msg_iov++;
-						mh.msg_iovlen--;
-					}
-				}
-			}
-			c->q[c->q_head].state = PENDING_SENT;
+	c->out_len = c->out_off = 0; /* sent here, not from the buffer */
+	while (mh.msg_iovlen) {
+		long k = near_syscall3(__NR_sendmsg, c->fd, (long)&mh, MSG_NOSIGNAL);
+		if (k == -EINTR)
+			continue;
+		if (k < 0) {
+			transport__break(c, k == -EPIPE ? -ECONNRESET : (int)k);
+			return transport_result(c, &res);
 		}
-		r = transport__wait_one(c, &res);
-		if (r < 0)
-			return r;
-		if (res < 0 && !err)
-			err = (int)res;
-		dst += n;
-		src = (const char *)src + n;
-		len -= n;
+		while (k > 0 && mh.msg_iovlen) {
+			size_t take = (size_t)k < mh.msg_iov->iov_len ? (size_t)k : mh.msg_iov->iov_len;
+			mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + take;
+			mh.msg_iov->iov_len -= take;
+			k -= (long)take;
+			if (!mh.msg_iov->iov_len) {
+				mh.msg_iov++;
+				mh.msg_iovlen--;
+			}
+		}
 	}
-	return err;
+	c->q[c->q_head].state = PENDING_SENT;
+	return 0;
 }
 
-int transport__inband_read(struct transport_conn *c, void *dst, uint64_t src,
-			   size_t len)
+/* The protocol's memory operations, in chunks of at most
+ * NEAR_PROTO_MEM_MAX.  Writes with no deadline go out with send_direct;
+ * read data goes straight from the socket to local.
+ * Returns: 0, the server's first -errno (e.g. -EFAULT), or a transport
+ * error. */
+static int inband(struct transport_conn *c, int write, uint64_t remote, void *local,
+		  size_t len)
 {
-	int err = 0;
+	int direct = write && c->timeout_ms < 0, err = 0;
 
 	if (c->q_count)
 		return -EBUSY;
@@ -103,19 +81,36 @@ int transport__inband_read(struct transport_conn *c, void *dst, uint64_t src,
 		int64_t res;
 		int r;
 
-		near_request_set(&req, NEAR_OP_READ_MEM, (int64_t)src, (int64_t)n, 0, 0, 0, 0);
-		r = transport__queue(c, &req, NULL, 0, dst, n);
+		near_request_set(&req, write ? NEAR_OP_WRITE_MEM : NEAR_OP_READ_MEM,
+				 (int64_t)remote, (int64_t)n, 0, 0, 0, 0);
+		r = transport__queue(c, &req, write && !direct ? local : NULL,
+				     write && !direct ? n : 0, write ? NULL : local,
+				     write ? 0 : n);
+		if (r == 0 && direct)
+			r = send_direct(c, &req, local, n);
 		if (r == 0)
 			r = transport__wait_one(c, &res);
 		if (r < 0)
 			return r;
 		if (res < 0 && !err)
 			err = (int)res;
-		src += n;
-		dst = (char *)dst + n;
+		remote += n;
+		local = (char *)local + n;
 		len -= n;
 	}
 	return err;
+}
+
+int transport__inband_write(struct transport_conn *c, uint64_t dst,
+			    const void *src, size_t len)
+{
+	return inband(c, 1, dst, (void *)src, len);
+}
+
+int transport__inband_read(struct transport_conn *c, void *dst, uint64_t src,
+			   size_t len)
+{
+	return inband(c, 0, src, dst, len);
 }
 
 /* Prove which transports are valid: write a nonce in-band into memory

@@ -35,17 +35,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <persist/export.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#ifndef PERSIST_EXPORT
-#if defined(__GNUC__)
-#define PERSIST_EXPORT __attribute__((visibility("default")))
-#else
-#define PERSIST_EXPORT
-#endif
-#endif
 
 /* The schema this library writes, kept in PRAGMA user_version. */
 #define PERSIST_STORE_SCHEMA 1

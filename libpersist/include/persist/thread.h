@@ -28,17 +28,12 @@
 #include <handle/handle.h>
 #include <transport/conn.h>
 
+#include <persist/export.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#ifndef PERSIST_EXPORT
-#if defined(__GNUC__)
-#define PERSIST_EXPORT __attribute__((visibility("default")))
-#else
-#define PERSIST_EXPORT
-#endif
-#endif
 
 struct pserver;
 
