@@ -127,17 +127,23 @@ PERSIST_EXPORT int persist_thread_exit(struct persist_thread *t, int status)
 	return r;
 }
 
-/* Wait up to ms for fd to be readable.  Returns: 0, -ETIMEDOUT, -errno. */
-static int wait_readable(int fd, int ms)
+/* Reap our child pid within ms (< 0: no limit), polling: it is a short
+ * wait, and a pidfd is not available everywhere (valgrind).
+ * Returns: 0 with *status, -ETIMEDOUT, or -errno. */
+static int wait_exit(pid_t pid, int ms, int *status)
 {
-	struct pollfd p = { fd, POLLIN, 0 };
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	long r;
+	struct timespec step = { 0, 2 * 1000 * 1000 };
 
-	do
-		r = near_syscall6(__NR_ppoll, (long)&p, 1, ms < 0 ? 0 : (long)&ts, 0, 8, 0);
-	while (r == -EINTR);
-	return r < 0 ? (int)r : r == 0 ? -ETIMEDOUT : 0;
+	for (long waited = 0;; waited += 2) {
+		long r = near_syscall4(__NR_wait4, pid, (long)status, WNOHANG, 0);
+		if (r == pid)
+			return 0;
+		if (r < 0 && r != -EINTR)
+			return (int)r;
+		if (ms >= 0 && waited >= ms)
+			return -ETIMEDOUT;
+		near_syscall2(__NR_nanosleep, (long)&step, 0);
+	}
 }
 
 PERSIST_EXPORT int persist_server_start(const char *path, int timeout_ms, int *pid,
@@ -151,10 +157,11 @@ PERSIST_EXPORT int persist_server_start(const char *path, int timeout_ms, int *p
 	pid_t launcher;
 	long n = 0;
 
-	if (near_syscall2(__NR_pipe2, (long)p, O_CLOEXEC) < 0)
+	/* Non-blocking: a copy of its write end may outlive the launcher. */
+	if (near_syscall2(__NR_pipe2, (long)p, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -EMFILE;
 	/* The server reports setup errors on stderr before it detaches:
-	 * catch them for why. */
+	 * catch them for why (the pipe is large enough for a message). */
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
 	r = posix_spawn(&launcher, argv[0], &fa, NULL, (char *const *)argv, environ);
@@ -165,18 +172,19 @@ PERSIST_EXPORT int persist_server_start(const char *path, int timeout_ms, int *p
 		persist__say(why, whylen, "cannot run %s: %s", argv[0], strerror(r));
 		return -r;
 	}
-	/* --daemon: the launcher exits once the socket listens. */
-	r = wait_readable(p[0], timeout_ms);
-	if (r == 0)
-		n = near_syscall3(__NR_read, p[0], (long)msg, sizeof msg - 1);
-	near_syscall1(__NR_close, p[0]);
+	/* --daemon: the launcher exits once the socket listens.  Wait for that
+	 * exit, not for the pipe's end of file: a copy of the pipe may live on
+	 * in the detached server (valgrind keeps one, for instance). */
+	r = wait_exit(launcher, timeout_ms, &status);
 	if (r < 0) {
 		kill(launcher, SIGKILL);
 		near_syscall4(__NR_wait4, launcher, 0, 0, 0);
+		near_syscall1(__NR_close, p[0]);
 		persist__say(why, whylen, "%s did not start within %d ms", argv[0], timeout_ms);
 		return r;
 	}
-	near_syscall4(__NR_wait4, launcher, (long)&status, 0, 0);
+	n = near_syscall3(__NR_read, p[0], (long)msg, sizeof msg - 1);
+	near_syscall1(__NR_close, p[0]);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		msg[n > 0 ? n : 0] = '\0';
 		msg[strcspn(msg, "\n")] = '\0';
@@ -185,10 +193,6 @@ PERSIST_EXPORT int persist_server_start(const char *path, int timeout_ms, int *p
 	}
 	/* Its pid is the detached process's: ask it. */
 	r = persist_thread_connect(&probe, path, 0, timeout_ms, why, whylen);
-	if (r == -EBUSY) {
-		persist__say(why, whylen, "a server already runs at %s", path);
-		return -EADDRINUSE;
-	}
 	if (r < 0)
 		return r;
 	*pid = probe.pid;
