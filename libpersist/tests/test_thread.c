@@ -42,11 +42,24 @@ static int setup(void **state)
 	return 0;
 }
 
+/* Servers a test started, killed at teardown even when it failed midway
+ * (they are detached: nothing else would end them). */
+static int started[8], n_started;
+
+static int remember(int pid)
+{
+	if (n_started < 8)
+		started[n_started++] = pid;
+	return pid;
+}
+
 static int teardown(void **state)
 {
 	char cmd[128];
 
 	(void)state;
+	while (n_started)
+		kill(started[--n_started], SIGKILL);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
 }
@@ -111,6 +124,7 @@ static void standalone_server_and_reconnect(void **state)
 
 	(void)state;
 	assert_int_equal(persist_server_start(sock, TO, &pid, why, sizeof why), 0);
+	remember(pid);
 	assert_int_equal(persist_server_start(sock, TO, &pid, why, sizeof why), -EADDRINUSE);
 	assert_int_equal(persist_thread_connect(&t, sock, 0, TO, why, sizeof why), 0);
 	assert_int_equal(t.pid, pid);
@@ -159,6 +173,7 @@ static void thread_dies_during_reconnect(void **state)
 
 	(void)state;
 	assert_int_equal(persist_server_start(sock, TO, &pid, why, sizeof why), 0);
+	remember(pid);
 	kill(pid, SIGSTOP); /* it accepts nothing now */
 	killer = fork();
 	if (killer == 0) {
@@ -192,6 +207,7 @@ static void spawning(void **state)
 
 	(void)state;
 	assert_int_equal(persist_server_start(sock, TO, &server, why, sizeof why), 0);
+	remember(server);
 	assert_int_equal(persist_thread_connect(&t, sock, 0, TO, why, sizeof why), 0);
 	snprintf(out, sizeof out, "%s/out", dir);
 
@@ -280,8 +296,8 @@ static void clone_persistent_outlives_a_big_controller(void **state)
 	{
 		int ids[3];
 		assert_int_equal(read(p[0], ids, sizeof ids), sizeof ids);
-		thread = ids[0];
-		child = ids[1];
+		thread = remember(ids[0]);
+		child = remember(ids[1]);
 		printf("thread RSS after make_persistent: %d KiB (controller held 1 GiB)\n", ids[2]);
 		assert_true(ids[2] > 0 && ids[2] < 16 * 1024);
 	}
