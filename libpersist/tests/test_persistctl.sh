@@ -17,7 +17,12 @@ passed=0
 failed=0
 
 ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+bad() { # with what the last persistctl (r) said, for a failure seen in CI
+	failed=$((failed + 1))
+	echo "FAIL $*"
+	echo "     last command: rc=${rc:-} out=$(printf '%s' "${out:-}" | head -c 400)" \
+		"err=$(printf '%s' "${err:-}" | head -c 400)"
+}
 check() { # check DESCRIPTION COMMAND...: the command must succeed
 	d=$1; shift
 	if "$@"; then ok "$d"; else bad "$d"; fi
