@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -759,6 +760,74 @@ static void pending_peer_sends_hello_then_silence(void **state)
 	close(fd);
 }
 
+/* The number the process's next new fd would get. */
+static int lowest_free_fd(pid_t pid)
+{
+	char path[64];
+	int fd = 0;
+
+	for (;; fd++) {
+		snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, fd);
+		if (access(path, F_OK) != 0)
+			return fd;
+	}
+}
+
+/* CPU time (user + system, clock ticks) the process has used. */
+static long cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(buf, sizeof buf, fp));
+	fclose(fp);
+	p = strrchr(buf, ')');
+	assert_non_null(p);
+	/* Fields 14 and 15, counted from the state (field 3). */
+	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+				&ut, &st), 2);
+	return (long)(ut + st);
+}
+
+/* The server runs out of fds: accept fails with EMFILE while the listener
+ * stays readable.  It must not spin on it, must keep serving its
+ * controller, and must accept the waiting peer once fds are free again. */
+static void out_of_fds_does_not_spin(void **state)
+{
+	struct fixture *f = *state;
+	struct rlimit old, tight;
+	long before, used;
+	struct ctl late;
+	int fd;
+
+	if (geteuid() != 0)
+		skip(); /* lowering another process's limit needs privilege */
+	if (getenv("PERSIST_VALGRIND"))
+		skip(); /* valgrind itself needs fds in the server, and CPU */
+	assert_int_equal(prlimit(f->srv.pid, RLIMIT_NOFILE, NULL, &old), 0);
+	/* No fd number from its lowest free one up: the next accept fails. */
+	tight = old;
+	tight.rlim_cur = (rlim_t)lowest_free_fd(f->srv.pid);
+	assert_int_equal(prlimit(f->srv.pid, RLIMIT_NOFILE, &tight, NULL), 0);
+	fd = raw_connect(f->srv.path); /* waits in the backlog */
+	before = cpu_ticks(f->srv.pid);
+	usleep(1000 * 1000);
+	used = cpu_ticks(f->srv.pid) - before;
+	/* A spin would burn about a second of CPU (100 ticks). */
+	assert_true(used < 20);
+	assert_int_equal(ctl_call(&f->ctl, __NR_getpid, 0, 0, 0, 0, 0, 0), f->srv.pid);
+	assert_int_equal(prlimit(f->srv.pid, RLIMIT_NOFILE, &old, NULL), 0);
+	/* Within its pause the server accepts it: the hello says busy. */
+	assert_int_equal(ctl_attach(&late, fd), 0);
+	assert_true(late.hello.flags & NEAR_HELLO_BUSY);
+	ctl_close(&late);
+	assert_still_serves(f);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
@@ -783,6 +852,7 @@ int main(void)
 		T(served_peer_sends_hello_then_silence),
 		T(served_peer_write_mem_payload_never_comes),
 		T(pending_peer_sends_hello_then_silence),
+		T(out_of_fds_does_not_spin),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,10 @@
 #include <errno.h>
 #include "internal.h"
 
+/* How long accept rests after running out of fds (a copy per call: ppoll
+ * writes the time left back). */
+#define ACCEPT_PAUSE_NS (100 * 1000 * 1000)
+
 static void set_state(struct pserver *s, enum pserver_state st)
 {
 	if (s->on_state)
@@ -94,6 +98,11 @@ static void accept_one(struct pserver *s)
 	struct ucred cred = { 0, (uid_t)-1, (gid_t)-1 };
 	long fd = sys_accept(s->listen_fd);
 
+	/* Out of fds (or memory): the listener stays readable, so polling it
+	 * again at once would spin.  Pause it; the peer waits in the backlog
+	 * (its own deadline applies) until we retry. */
+	if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM)
+		s->accept_paused = 1;
 	if (fd < 0)
 		return;
 	if (sys_peercred((int)fd, &cred) < 0 || !uid_allowed(s, cred.uid)) {
@@ -162,6 +171,7 @@ int pserver__wait(struct pserver *s, short events)
 {
 	for (;;) {
 		struct pollfd p[3];
+		struct timespec pause = { 0, ACCEPT_PAUSE_NS };
 		unsigned n = 0, il = 3, ip = 3;
 		long r;
 
@@ -174,13 +184,15 @@ int pserver__wait(struct pserver *s, short events)
 			p[n].events = (short)(s->pending_quiet ? 0 : POLLRDHUP | POLLIN);
 			p[n++].revents = 0;
 		}
-		if (s->listen_fd >= 0) {
+		if (s->listen_fd >= 0 && !s->accept_paused) {
 			il = n;
 			p[n].fd = s->listen_fd;
 			p[n].events = POLLIN;
 			p[n++].revents = 0;
 		}
-		r = sys_ppoll(p, n);
+		r = sys_ppoll(p, n, s->accept_paused ? &pause : 0);
+		if (r == 0)
+			s->accept_paused = 0; /* paused long enough: try again */
 		if (r == -EINTR)
 			continue;
 		if (r < 0)
@@ -211,8 +223,16 @@ int pserver__next_conn(struct pserver *s)
 	set_state(s, PSERVER_IDLE);
 	while (s->conn_fd < 0) {
 		struct pollfd p = { s->listen_fd, POLLIN, 0 };
-		long r = sys_ppoll(&p, 1);
+		long r;
 
+		if (s->accept_paused) {
+			/* Nobody is served, so nothing else frees an fd soon:
+			 * sleep a little and retry, without spinning. */
+			struct timespec pause = { 0, ACCEPT_PAUSE_NS };
+			sys_ppoll(0, 0, &pause);
+			s->accept_paused = 0;
+		}
+		r = sys_ppoll(&p, 1, 0);
 		if (r == -EINTR)
 			continue;
 		if (r < 0)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <near/syscall.h>
 
 #define L(x) ((long)(x))
@@ -35,9 +36,10 @@ static inline long sys_accept(int fd)
 {
 	return near_syscall4(__NR_accept4, fd, 0, 0, SOCK_CLOEXEC);
 }
-static inline long sys_ppoll(struct pollfd *fds, unsigned n)
+/* ppoll with an optional timeout (NULL: none). */
+static inline long sys_ppoll(struct pollfd *fds, unsigned n, const struct timespec *ts)
 {
-	return near_syscall6(__NR_ppoll, L(fds), n, 0, 0, 8, 0);
+	return near_syscall6(__NR_ppoll, L(fds), n, L(ts), 0, 8, 0);
 }
 static inline long sys_peercred(int fd, struct ucred *cred)
 {

@@ -45,6 +45,7 @@ struct pserver {
 	int pending_fd;       /* an accepted controller waiting its turn */
 	int pending_quiet;    /* its first request is not a takeover */
 	int forked;           /* a NEAR_OP_FORK child: exits when done */
+	int accept_paused;    /* accept ran out of fds: retry after a pause */
 	int pid;
 	uint32_t page_size;
 	uint64_t epoch;       /* epoch of conn_fd */
