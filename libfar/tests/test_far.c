@@ -17,10 +17,13 @@
 #include <near/syscall.h>
 #include <far/far.h>
 
-/* A child that waits on a pipe until we let it go. */
+/* A child that waits on a pipe until we let it go.  With CLONE_FILES the
+ * child shares our fd table, so neither side may close an end the other
+ * needs: the child only reads, and waits for a byte rather than for end of
+ * file (our write end is its write end too). */
 struct held {
 	pid_t pid;
-	int go;
+	int go, wait;
 };
 
 static void hold(struct held *h, unsigned long clone_flags)
@@ -32,18 +35,26 @@ static void hold(struct held *h, unsigned long clone_flags)
 	h->pid = (pid_t)syscall(SYS_clone, clone_flags | SIGCHLD, 0, 0, 0, 0);
 	assert_true(h->pid >= 0);
 	if (h->pid == 0) {
-		close(p[1]);
+		if (!(clone_flags & CLONE_FILES))
+			close(p[1]);
 		(void)!read(p[0], &c, 1);
 		_exit(0);
 	}
-	close(p[0]);
 	h->go = p[1];
+	h->wait = p[0];
+	if (!(clone_flags & CLONE_FILES)) {
+		close(p[0]);
+		h->wait = -1;
+	}
 }
 
 static void release(struct held *h)
 {
-	close(h->go);
+	assert_int_equal(write(h->go, "", 1), 1);
 	assert_int_equal(waitpid(h->pid, NULL, 0), h->pid);
+	close(h->go);
+	if (h->wait >= 0)
+		close(h->wait);
 }
 
 static void namespaces(void **state)
