@@ -80,10 +80,6 @@ void transport__forget_memory(struct transport_conn *c);
 /* sysif.c */
 void transport__sysif_init(struct transport_conn *c);
 
-/* mem.c */
-int transport__inband_write(struct transport_conn *c, uint64_t dst, const void *src, size_t len);
-int transport__inband_read(struct transport_conn *c, void *dst, uint64_t src, size_t len);
-
 /* trace.c */
 void transport__trace_init(struct transport_conn *c);
 static inline void transport__traced(struct transport_conn *c,

@@ -101,18 +101,6 @@ static int inband(struct transport_conn *c, int write, uint64_t remote, void *lo
 	return err;
 }
 
-int transport__inband_write(struct transport_conn *c, uint64_t dst,
-			    const void *src, size_t len)
-{
-	return inband(c, 1, dst, (void *)src, len);
-}
-
-int transport__inband_read(struct transport_conn *c, void *dst, uint64_t src,
-			   size_t len)
-{
-	return inband(c, 0, src, dst, len);
-}
-
 /* Prove which transports are valid: write a nonce in-band into memory
  * allocated in the server, then look for it through the faster ways. */
 static void decide(struct transport_conn *c)
@@ -126,7 +114,7 @@ static void decide(struct transport_conn *c)
 		return;
 	if (near_syscall3(__NR_getrandom, (long)nonce, sizeof nonce, 0) != sizeof nonce)
 		memcpy(nonce, &slot, sizeof slot), memcpy(nonce + 8, &c, sizeof c);
-	if (transport__inband_write(c, slot, nonce, sizeof nonce) == 0) {
+	if (inband(c, 1, slot, nonce, sizeof nonce) == 0) {
 		/* kcmp says whether the process at hello.pid shares our memory;
 		 * the nonce says whether that process is really our server. */
 		if (far_kcmp_same(self_pid(), c->hello.pid, KCMP_VM) == 0 &&
@@ -181,8 +169,9 @@ static int refused(int r)
 	return r == -EPERM || r == -ESRCH || r == -ENOSYS || r == -EACCES;
 }
 
-TRANSPORT_EXPORT int transport_write_mem(struct transport_conn *c, uint64_t dst,
-					 const void *src, size_t len)
+/* Move len bytes between local and the server's remote, by the chosen
+ * transport.  Returns: 0, -EFAULT, or a transport error. */
+static int copy(struct transport_conn *c, int write, uint64_t remote, void *local, size_t len)
 {
 	int r;
 
@@ -190,9 +179,9 @@ TRANSPORT_EXPORT int transport_write_mem(struct transport_conn *c, uint64_t dst,
 		return -ENOTCONN;
 	switch (transport_mem_kind(c)) {
 	case TRANSPORT_MEM_LOCAL:
-		return pvm(self_pid(), 1, (void *)src, dst, len);
+		return pvm(self_pid(), write, local, remote, len);
 	case TRANSPORT_MEM_PROCESS_VM:
-		r = pvm(c->hello.pid, 1, (void *)src, dst, len);
+		r = pvm(c->hello.pid, write, local, remote, len);
 		if (!refused(r))
 			return r;
 		c->mem = TRANSPORT_MEM_INBAND;
@@ -201,30 +190,19 @@ TRANSPORT_EXPORT int transport_write_mem(struct transport_conn *c, uint64_t dst,
 	default:
 		break;
 	}
-	return transport__inband_write(c, dst, src, len);
+	return inband(c, write, remote, local, len);
+}
+
+TRANSPORT_EXPORT int transport_write_mem(struct transport_conn *c, uint64_t dst,
+					 const void *src, size_t len)
+{
+	return copy(c, 1, dst, (void *)src, len);
 }
 
 TRANSPORT_EXPORT int transport_read_mem(struct transport_conn *c, void *dst,
 					uint64_t src, size_t len)
 {
-	int r;
-
-	if (c->broken)
-		return -ENOTCONN;
-	switch (transport_mem_kind(c)) {
-	case TRANSPORT_MEM_LOCAL:
-		return pvm(self_pid(), 0, dst, src, len);
-	case TRANSPORT_MEM_PROCESS_VM:
-		r = pvm(c->hello.pid, 0, dst, src, len);
-		if (!refused(r))
-			return r;
-		c->mem = TRANSPORT_MEM_INBAND;
-		c->pvm_ok = 0;
-		break;
-	default:
-		break;
-	}
-	return transport__inband_read(c, dst, src, len);
+	return copy(c, 0, src, dst, len);
 }
 
 TRANSPORT_EXPORT int transport_batch(struct transport_conn *c,
