@@ -67,7 +67,6 @@ RB_PROTOTYPE(transport__blocks, transport__block, link, transport__block_cmp)
 /* pipeline.c */
 int transport__queue(struct transport_conn *c, const struct near_request *req,
 		     const void *payload, size_t plen, void *rdst, uint64_t rlen);
-int transport__wait_one(struct transport_conn *c, int64_t *result);
 int transport__poll(struct transport_conn *c, short events);
 void transport__break(struct transport_conn *c, int err);
 /* Send what is queued without reading any answer: for calls whose answer

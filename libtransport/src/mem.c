@@ -89,7 +89,7 @@ static int inband(struct transport_conn *c, int write, uint64_t remote, void *lo
 		if (r == 0 && direct)
 			r = send_direct(c, &req, local, n);
 		if (r == 0)
-			r = transport__wait_one(c, &res);
+			r = transport_wait(c, &res);
 		if (r < 0)
 			return r;
 		if (res < 0 && !err)
@@ -240,7 +240,7 @@ TRANSPORT_EXPORT int transport_batch(struct transport_conn *c,
 		return r;
 	for (size_t i = 0; i <= n; i++) {
 		int64_t res;
-		r = transport__wait_one(c, &res);
+		r = transport_wait(c, &res);
 		if (r < 0)
 			return r;
 		if (i < n && res < 0)

@@ -270,7 +270,7 @@ TRANSPORT_EXPORT int transport_result(struct transport_conn *c, int64_t *result)
 	return lost ? (int)p->result : 0;
 }
 
-int transport__wait_one(struct transport_conn *c, int64_t *result)
+TRANSPORT_EXPORT int transport_wait(struct transport_conn *c, int64_t *result)
 {
 	if (c->q_count == 0)
 		return -EAGAIN;
@@ -291,10 +291,6 @@ int transport__wait_one(struct transport_conn *c, int64_t *result)
 	return transport_result(c, result);
 }
 
-TRANSPORT_EXPORT int transport_wait(struct transport_conn *c, int64_t *result)
-{
-	return transport__wait_one(c, result);
-}
 
 int transport__send_only(struct transport_conn *c)
 {
@@ -348,7 +344,7 @@ TRANSPORT_EXPORT int transport_call(struct transport_conn *c,
 			at(c, 0)->state = PENDING_SENT;
 			if (n > 0) {
 				take_results(c, (unsigned char *)result, (size_t)n);
-				return transport__wait_one(c, result);
+				return transport_wait(c, result);
 			}
 			transport__break(c, n == 0 ? -ECONNRESET : (int)n);
 			return transport_result(c, result);
@@ -363,7 +359,7 @@ TRANSPORT_EXPORT int transport_call(struct transport_conn *c,
 		if (r < 0)
 			return r;
 		c->out_off = n > 0 ? (size_t)n : 0;
-		return transport__wait_one(c, result);
+		return transport_wait(c, result);
 	}
 	/* Answers to earlier pipelined requests would come first: their
 	 * owner must collect them before a blocking call. */
@@ -372,7 +368,7 @@ TRANSPORT_EXPORT int transport_call(struct transport_conn *c,
 	r = transport__queue(c, req, NULL, 0, NULL, 0);
 	if (r < 0)
 		return r;
-	return transport__wait_one(c, result);
+	return transport_wait(c, result);
 }
 
 TRANSPORT_EXPORT int64_t transport_syscall(struct transport_conn *c, int64_t nr,
