@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/* The session: the whole crash-safe supervisor behind one header.
+ *
+ * A session is a controller of the persistent thread of one state
+ * directory.  The directory holds the thread's listening socket (sock), the
+ * state store (state.db, <persist/store.h>), the controller lock (lock) and
+ * the children's output (logs/ID.out, logs/ID.err).  It must be a real
+ * directory (not a symlink), owned by the caller's effective uid, with no
+ * permission for anyone else (mode 0700): whoever can write in it controls
+ * every process of the thread.
+ *
+ * What a session guarantees, whatever instant the program is SIGKILLed at
+ *
+ *
+ *  - open takes the controller lock (one controller per directory; the
+ *    others queue on it, oldest first, up to PERSIST_SESSION_DEADLINE_MS),
+ *    connects to the thread (proven by a first answered syscall), records
+ *    it, and runs recovery (<persist/recover.h>): when open returns, every
+ *    child the store or the kernel knows is accounted for, exit statuses of
+ *    children that ended meanwhile are recorded, and children the store
+ *    never heard of are adopted;
+ *  - run commits the intent before the spawn and the pid after it;
+ *  - an exit status is read with waitid(WNOWAIT), committed, and only then
+ *    reaped: a status is never lost;
+ *  - stop leaves every record final (exited, killed or lost).
+ *
+ * Every function returns 0 (or a documented non-negative value) on success
+ * and a negative errno on failure, and never touches the errno global.
+ * Where a `why` buffer is taken, it receives one line on failure saying
+ * what went wrong and what to do.  A session is used by one thread of the
+ * program at a time and not across fork.
+ *
+ * PERSIST_CRASH_AT=POINT in the environment makes the session SIGKILL its
+ * own process when it reaches POINT (tests of the guarantee):
+ * open:after-lock, open:after-connect, open:after-record-thread,
+ * recover:after-collect, recover:after-record, run:before-intent,
+ * run:after-intent, run:after-spawn, wait:after-wnowait, wait:after-record,
+ * kill:after-signal, stop:after-term, stop:after-wnowait,
+ * stop:after-record. */
+#ifndef PERSIST_SESSION_H
+#define PERSIST_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <persist/recover.h>
+#include <persist/store.h>
+#include <persist/thread.h>
+
+#include <persist/export.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct persist_session; /* opaque */
+
+/* persist_session_open flags. */
+#define PERSIST_SESSION_START   0x1u /* start the server if none answers */
+#define PERSIST_SESSION_OFFLINE 0x2u /* if none answers, open the store alone
+					(persist_session_connected() is 0): the
+					records can be read, nothing can run */
+
+/* How long open waits for the lock, the server's answer or its start. */
+#define PERSIST_SESSION_DEADLINE_MS 60000
+
+/* The state directory a program uses when it names none: $PERSIST_STATE_DIR,
+ * else $XDG_RUNTIME_DIR/persist, else /tmp/persist-EUID, into buf.
+ * Returns: 0; -ENAMETOOLONG. */
+PERSIST_EXPORT int persist_session_default_dir(char *buf, size_t len);
+
+/* Become the controller of the thread of state directory dir (NULL: the
+ * default one), creating dir (mode 0700) when it does not exist.  See the
+ * top of this file for what it does before it returns.  *out is NULL on
+ * failure; close it with persist_session_close.
+ * Returns: 0; -EINVAL (bad flags, no out); -ENOENT (no server answers, and
+ * neither START nor OFFLINE was given; or dir's parent is missing);
+ * -ELOOP (dir is a symlink); -ENOTDIR; -EPERM (dir is not ours, or open to
+ * others); -ENAMETOOLONG (dir too long for a socket path); -ETIMEDOUT
+ * (the lock, or the server, did not come within the deadline); -EUCLEAN
+ * (state.db is not a store: move it away); -ESRCH (the server's pid cannot
+ * be seen from here); a store, transport or recovery error. */
+PERSIST_EXPORT int persist_session_open(const char *dir, unsigned flags,
+					struct persist_session **out,
+					char *why, size_t whylen);
+
+/* Disconnect and let go of the lock; the thread and its children live on.
+ * NULL is allowed.  Returns: nothing. */
+PERSIST_EXPORT void persist_session_close(struct persist_session *s);
+
+/* The session's store (owned by the session).  Returns: never NULL. */
+PERSIST_EXPORT struct persist_store *persist_session_store(struct persist_session *s);
+
+/* The connected thread (owned by the session), for further syscalls in it
+ * through its task.  Returns: the thread; NULL if the session is offline. */
+PERSIST_EXPORT struct persist_thread *persist_session_thread(struct persist_session *s);
+
+/* Returns: 1 if connected to the thread, 0 if opened offline (or after
+ * stop). */
+PERSIST_EXPORT int persist_session_connected(const struct persist_session *s);
+
+/* The thread's record in the store (id 0: the store knows no thread for
+ * this directory).  Returns: a record owned by the session. */
+PERSIST_EXPORT const struct persist_thread_rec *
+persist_session_thread_rec(const struct persist_session *s);
+
+/* Returns: the state directory (absolute, symlinks resolved). */
+PERSIST_EXPORT const char *persist_session_dir(const struct persist_session *s);
+
+/* What the recovery of the last open (or of the wait that reconnected)
+ * found; entries with after != before are what changed.  Returns: a report
+ * owned by the session, valid until its next call. */
+PERSIST_EXPORT const struct persist_recover_report *
+persist_session_report(const struct persist_session *s);
+
+/* One line about the thread that a person should know, when open found
+ * one: the recorded server still runs but does not answer at the socket
+ * (its children are out of reach), or it died.  Returns: the line, or NULL. */
+PERSIST_EXPORT const char *persist_session_notice(const struct persist_session *s);
+
+/* Where child id's output goes when persist_session_run was given no path:
+ * DIR/logs/ID.out (stream 1) or DIR/logs/ID.err (stream 2), into buf.
+ * Returns: 0; -EINVAL (stream not 1 or 2); -ENAMETOOLONG. */
+PERSIST_EXPORT int persist_session_log_path(const struct persist_session *s, int64_t id,
+					    int stream, char *buf, size_t len);
+
+/* Run sp->argv as a new child of the thread, named name (NULL: unnamed;
+ * else unique among the live children and not starting with a digit).
+ * The intent is committed first, the pid after the spawn.  NULL stdout or
+ * stderr paths mean the child's log files (persist_session_log_path), not
+ * /dev/null; the other fields are as persist_spawn takes them; sp->cwd is
+ * recorded.  *id gets the child's id even when the spawn fails (the record
+ * is then lost with the reason).
+ * Returns: 0; -EINVAL (no argv, bad name); -EEXIST (name in use);
+ * -ENOTCONN (offline session); the spawn's -errno (e.g. -ENOENT: no such
+ * program); store errors. */
+PERSIST_EXPORT int persist_session_run(struct persist_session *s, const char *name,
+				       const struct persist_spawn *sp, int64_t *id,
+				       char *why, size_t whylen);
+
+/* Wait for child id to end, and return its recorded status: st->code is
+ * the exit code, or the signal with st->killed set.  A child that ended
+ * earlier is answered from the store (whoever recorded it).  timeout_ms 0
+ * just looks, < 0 waits without limit.  The status is committed before the
+ * child is reaped.  While it sleeps, the thread is not held: the lock and
+ * the connection are let go, so other controllers work meanwhile, and
+ * taken back (with recovery) before it returns; the thread's handles stay
+ * valid.
+ * Returns: 0; -ETIMEDOUT (still running); -ENOENT (no such child);
+ * -ENODATA (lost: its status cannot be known; the record says why);
+ * -ENOTCONN (offline and the child is not final); -EAGAIN (an intent whose
+ * spawn is still in flight in another controller); errors of open. */
+PERSIST_EXPORT int persist_session_wait(struct persist_session *s, int64_t id, int timeout_ms,
+					struct persist_exit *st);
+
+/* Send sig to running child id, checked to still be that process (pid and
+ * start time).  Returns: 0; -ENOENT (no such child); -ESRCH (not running);
+ * -EINVAL (bad signal); -ENOTCONN (offline). */
+PERSIST_EXPORT int persist_session_kill(struct persist_session *s, int64_t id, int sig);
+
+/* End every child and the thread: SIGTERM to each running child and its
+ * process group, SIGKILL to those still running after grace_ms, every
+ * status recorded then reaped, then the server ends.  Every record is then
+ * final and the session is offline (the store can still be read).
+ * Returns: 0; -EBUSY (a child could not be settled, or the thread has
+ * children no record knows: the server stays up, stop again); -ENOTCONN
+ * (offline: nothing to stop); -ETIMEDOUT (the server did not end). */
+PERSIST_EXPORT int persist_session_stop(struct persist_session *s, int grace_ms,
+					char *why, size_t whylen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
