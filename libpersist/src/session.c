@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: MIT
+/* The session: becoming the controller of a state directory's thread.
+ * Take DIR/lock, connect to the server at DIR/sock without taking over
+ * (starting it first if asked), prove we are served, record it in the
+ * store, then run recovery over the connection, so that the crash-recovery
+ * path is the everyday path.  The children's operations (run, wait, kill,
+ * stop) are in session_child.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+#include <poll.h>
+#include <handle/child.h>
+#include <handle/process.h>
+#include "session_internal.h"
+
+int64_t persist__mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void nap(int64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* One controller at a time per state directory: the server keeps a single
+ * waiting controller (a newer one supersedes it), so without this lock
+ * concurrent controllers would cut each other off.  The lock is polled
+ * rather than waited for with a signal-interrupted flock: a library must
+ * not take SIGALRM from its program. */
+static int take_lock(struct persist_session *s, char *why, size_t whylen)
+{
+	char path[PATH_MAX + 8];
+	int64_t deadline = persist__mono_ms() + PERSIST_SESSION_DEADLINE_MS, ms = 1;
+
+	snprintf(path, sizeof path, "%s/lock", s->dir);
+	if (s->lock_fd < 0)
+		s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (s->lock_fd < 0) {
+		int r = -errno;
+		persist__say(why, whylen, "cannot open the controller lock %s: %s", path, strerror(-r));
+		return r;
+	}
+	while (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = -errno;
+		if (r != -EWOULDBLOCK && r != -EINTR) {
+			persist__say(why, whylen, "cannot lock %s: %s", path, strerror(-r));
+			return r;
+		}
+		if (persist__mono_ms() > deadline) {
+			persist__say(why, whylen, "another controller has held %s for %d s; it is "
+				     "released when that process ends (find it with 'fuser %s')",
+				     path, PERSIST_SESSION_DEADLINE_MS / 1000, path);
+			return -ETIMEDOUT;
+		}
+		nap(ms);
+		ms = ms < 16 ? ms * 2 : 16;
+	}
+	return 0;
+}
+
+static void drop_lock(struct persist_session *s)
+{
+	if (s->lock_fd >= 0)
+		close(s->lock_fd); /* the lock goes with the last fd */
+	s->lock_fd = -1;
+}
+
+/* Connect without takeover.  A controller waiting at a busy server can be
+ * superseded by a newer one and dropped before any of its requests ran:
+ * the first request, a getpid, proves that we are served, and a drop before
+ * its answer is retried until the deadline. */
+static int connect_server(struct persist_session *s, char *why, size_t whylen)
+{
+	int64_t deadline = persist__mono_ms() + PERSIST_SESSION_DEADLINE_MS;
+	unsigned seed = (unsigned)getpid() ^ (unsigned)deadline;
+	long pid;
+	int r;
+
+	for (;;) {
+		r = persist_thread_connect(&s->t, s->sock, 0, PERSIST_SESSION_DEADLINE_MS, why,
+					   whylen);
+		if (r < 0)
+			return r;
+		transport_set_timeout(s->t.conn, PERSIST_SESSION_DEADLINE_MS);
+		/* getpid cannot fail: any error is the connection's. */
+		pid = handle_getpid(&s->t.task);
+		if (pid > 0) {
+			s->connected = 1;
+			return 0;
+		}
+		persist_thread_close(&s->t);
+		r = (int)pid;
+		if ((r != -ECONNRESET && r != -ENOTCONN) || persist__mono_ms() > deadline) {
+			persist__say(why, whylen, "the server at %s did not serve us: %s", s->sock,
+				     strerror(-r));
+			return r;
+		}
+		nap(10 + rand_r(&seed) % 40);
+	}
+}
+
+/* Recovery's collect and reap, through the thread, with the crash points
+ * of the instants between them. */
+static int collect(void *arg, int pid, int *code, int *killed)
+{
+	struct persist_session *s = arg;
+	struct persist_exit e;
+	int r = persist_child_wait(&s->t, pid, 1, 0, &e);
+
+	if (r < 0)
+		return r;
+	if (!e.exited)
+		return -EAGAIN;
+	*code = e.code;
+	*killed = e.killed;
+	persist__crash_point("recover:after-collect");
+	return 0;
+}
+
+static int reap(void *arg, int pid)
+{
+	struct persist_session *s = arg;
+	struct persist_exit e;
+	int r;
+
+	persist__crash_point("recover:after-record");
+	r = persist_child_wait(&s->t, pid, 0, 0, &e);
+	return r < 0 ? r : e.exited ? 0 : -EAGAIN;
+}
+
+/* Recovery of the recorded thread th, through the connection if it is the
+ * one connected. */
+static int recover(struct persist_session *s, const struct persist_thread_rec *th,
+		   int connected, char *why, size_t whylen)
+{
+	struct persist_recover_ops ops = { collect, reap, s };
+	int r;
+
+	persist_recover_report_free(&s->rep);
+	r = persist_recover(s->st, th, connected ? &ops : NULL, &s->rep);
+	if (r < 0)
+		persist__say(why, whylen, "recovery of the children of server pid %d failed: %s "
+			     "(%s)", th->pid, strerror(-r), persist_store_errmsg(s->st));
+	return r;
+}
+
+int persist__thread_alive(const struct persist_thread_rec *th)
+{
+	struct persist_proc_stat ps;
+
+	/* A zombie server has ended: its parent (often init) reaps it. */
+	return th->pid > 0 && persist_proc_stat(th->pid, &ps) == 0 &&
+	       ps.starttime == th->starttime && ps.state != 'Z' && ps.state != 'X';
+}
+
+/* The recorded server of this directory, if it is not the one connected:
+ * it died (or was replaced), and its live records are settled against the
+ * kernel (they become lost: no one can collect them) before the record
+ * names the new server. */
+static int settle_old_thread(struct persist_session *s, int new_pid,
+			     unsigned long long new_start, char *why, size_t whylen)
+{
+	struct persist_thread_rec old = { 0 };
+	int r = persist_store_thread_find(s->st, s->sock, &old);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		persist__say(why, whylen, "cannot read the store %s: %s", s->db,
+			     persist_store_errmsg(s->st));
+		return r;
+	}
+	if (old.pid != new_pid || old.starttime != new_start) {
+		if (persist__thread_alive(&old))
+			snprintf(s->notice, sizeof s->notice, "server pid %d, recorded for %.300s, still "
+				 "runs but no longer answers there; its children are out of reach",
+				 old.pid, s->dir);
+		r = recover(s, &old, 0, why, whylen);
+	}
+	persist_thread_rec_clear(&old);
+	return r;
+}
+
+static int record_thread(struct persist_session *s, char *why, size_t whylen)
+{
+	unsigned long long start;
+	int r = persist_proc_starttime(s->t.pid, &start);
+
+	if (r < 0) {
+		persist__say(why, whylen, "the server at %s says it is pid %d, which this process "
+			     "cannot see (%s): run the controller in the server's pid namespace",
+			     s->sock, s->t.pid, strerror(-r));
+		return -ESRCH;
+	}
+	r = settle_old_thread(s, s->t.pid, start, why, whylen);
+	if (r < 0)
+		return r;
+	persist_thread_rec_clear(&s->rec);
+	memset(&s->rec, 0, sizeof s->rec);
+	s->rec.socket_path = strdup(s->sock);
+	if (!s->rec.socket_path)
+		return -ENOMEM;
+	s->rec.pid = s->t.pid;
+	s->rec.starttime = start;
+	s->rec.epoch = transport_hello(s->t.conn)->epoch;
+	r = persist_store_thread_put(s->st, &s->rec);
+	if (r < 0)
+		persist__say(why, whylen, "cannot record the server in %s: %s", s->db,
+			     persist_store_errmsg(s->st));
+	return r;
+}
+
+/* No server answers: the store as recorded, settled against the kernel
+ * when the recorded server is gone (then its live children are lost). */
+static int offline(struct persist_session *s, char *why, size_t whylen)
+{
+	int r = persist_store_thread_find(s->st, s->sock, &s->rec);
+
+	if (r == -ENOENT) {
+		memset(&s->rec, 0, sizeof s->rec);
+		return 0;
+	}
+	if (r < 0) {
+		persist__say(why, whylen, "cannot read the store %s: %s", s->db,
+			     persist_store_errmsg(s->st));
+		return r;
+	}
+	if (persist__thread_alive(&s->rec)) {
+		snprintf(s->notice, sizeof s->notice, "server pid %d runs but does not answer at "
+			 "%s; the store is shown as recorded", s->rec.pid, s->sock);
+		return 0;
+	}
+	return recover(s, &s->rec, 0, why, whylen);
+}
+
+int persist__acquire(struct persist_session *s, unsigned flags, int64_t settle_first,
+		     char *why, size_t whylen)
+{
+	int r, pid;
+
+	s->notice[0] = 0;
+	r = take_lock(s, why, whylen);
+	if (r < 0)
+		return r;
+	persist__crash_point("open:after-lock");
+	r = connect_server(s, why, whylen);
+	if (r == -ENOENT || r == -ECONNREFUSED) {
+		if (flags & PERSIST_SESSION_OFFLINE && !(flags & PERSIST_SESSION_START))
+			return offline(s, why, whylen);
+		if (!(flags & PERSIST_SESSION_START)) {
+			persist__say(why, whylen, "no server runs for %s (start one)", s->dir);
+			return -ENOENT;
+		}
+		/* Settle what the dead one left before a new one takes its name. */
+		r = settle_old_thread(s, 0, 0, why, whylen);
+		if (r < 0)
+			return r;
+		r = persist_server_start(s->sock, PERSIST_SESSION_DEADLINE_MS, &pid, why, whylen);
+		if (r < 0 && r != -EADDRINUSE) {
+			char inner[300];
+			snprintf(inner, sizeof inner, "%s", why ? why : "");
+			persist__say(why, whylen, "cannot start %s for %s: %s (set PERSIST_SERVER_EXE "
+				     "to the persist-server executable)", persist_server_exe(), s->dir,
+				     inner);
+			return r;
+		}
+		r = connect_server(s, why, whylen);
+	}
+	if (r < 0)
+		return r;
+	persist__crash_point("open:after-connect");
+	r = record_thread(s, why, whylen);
+	if (r < 0)
+		return r;
+	persist__crash_point("open:after-record-thread");
+	if (settle_first > 0) {
+		struct persist_child_rec c = { 0 };
+		if (persist_store_child_get(s->st, settle_first, &c) == 0)
+			persist__settle(s, &c, "wait");
+		persist_child_rec_clear(&c);
+	}
+	return recover(s, &s->rec, 1, why, whylen);
+}
+
+void persist__release(struct persist_session *s)
+{
+	if (s->connected)
+		persist_thread_close(&s->t);
+	s->connected = 0;
+	drop_lock(s);
+}
+
+int persist__thread_end(struct persist_session *s, char *why, size_t whylen)
+{
+	struct handle_child server;
+	int pid = s->t.pid, r, fd = -1;
+
+	/* The server is no child of ours: a pidfd (when it shares our pid
+	 * namespace) tells when it has really ended. */
+	if (handle_child_init(&server, &s->t.task, pid) == 0)
+		fd = server.pidfd;
+	r = persist_thread_exit(&s->t, 0);
+	s->connected = 0;
+	if (fd >= 0) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		int x = poll(&p, 1, 10000);
+		close(fd);
+		if (x != 1) {
+			persist__say(why, whylen, "server pid %d did not end (%s): end it with "
+				     "'kill %d'", pid, r < 0 ? strerror(-r) : "exit_group sent", pid);
+			return -ETIMEDOUT;
+		}
+	}
+	return 0;
+}
+
+PERSIST_EXPORT int persist_session_open(const char *dir, unsigned flags,
+					struct persist_session **out, char *why, size_t whylen)
+{
+	struct persist_session *s;
+	char err[256] = "";
+	int r;
+
+	if (why && whylen)
+		*why = 0;
+	if (!out || (flags & ~(PERSIST_SESSION_START | PERSIST_SESSION_OFFLINE)))
+		return -EINVAL;
+	*out = NULL;
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	s->lock_fd = -1;
+	r = persist__statedir(s, dir, why, whylen);
+	if (r < 0)
+		goto fail;
+	r = persist_store_open(s->db, PERSIST_STORE_CREATE, &s->st, err, sizeof err);
+	if (r < 0) {
+		persist__say(why, whylen, "cannot open the store %s: %s%s", s->db, err,
+			     r == -EUCLEAN ? " (move it away to start afresh)" : "");
+		goto fail;
+	}
+	r = persist__acquire(s, flags, 0, why, whylen);
+	if (r < 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	persist_session_close(s);
+	return r;
+}
+
+PERSIST_EXPORT void persist_session_close(struct persist_session *s)
+{
+	if (!s)
+		return;
+	persist__release(s);
+	persist_recover_report_free(&s->rep);
+	persist_thread_rec_clear(&s->rec);
+	persist_store_close(s->st);
+	free(s);
+}
+
+PERSIST_EXPORT struct persist_store *persist_session_store(struct persist_session *s)
+{
+	return s->st;
+}
+
+PERSIST_EXPORT struct persist_thread *persist_session_thread(struct persist_session *s)
+{
+	return s->connected ? &s->t : NULL;
+}
+
+PERSIST_EXPORT int persist_session_connected(const struct persist_session *s)
+{
+	return s->connected;
+}
+
+PERSIST_EXPORT const struct persist_thread_rec *
+persist_session_thread_rec(const struct persist_session *s)
+{
+	return &s->rec;
+}
+
+PERSIST_EXPORT const char *persist_session_dir(const struct persist_session *s)
+{
+	return s->dir;
+}
+
+PERSIST_EXPORT const struct persist_recover_report *
+persist_session_report(const struct persist_session *s)
+{
+	return &s->rep;
+}
+
+PERSIST_EXPORT const char *persist_session_notice(const struct persist_session *s)
+{
+	return s->notice[0] ? s->notice : NULL;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* The session's state and what its files share; never installed. */
+#ifndef PERSIST_SESSION_INTERNAL_H
+#define PERSIST_SESSION_INTERNAL_H
+
+#include <limits.h>
+#include <persist/session.h>
+#include "thread_internal.h"
+
+struct persist_session {
+	char dir[PATH_MAX];        /* absolute, checked */
+	char sock[108];            /* DIR/sock */
+	char db[PATH_MAX + 16];    /* DIR/state.db */
+	struct persist_store *st;
+	int lock_fd;               /* DIR/lock, flock'ed while we control */
+	struct persist_thread t;
+	int connected;             /* t is a connection to the server */
+	struct persist_thread_rec rec; /* the thread's record (id 0: none) */
+	struct persist_recover_report rep;
+	char notice[512];
+};
+
+/* session.c: take the lock, connect (starting the server if flags say
+ * so), record the thread, settle child settle_first (0: none) with wait's
+ * crash points, recover.  Returns: 0; -errno with why set. */
+int persist__acquire(struct persist_session *s, unsigned flags, int64_t settle_first,
+		     char *why, size_t whylen);
+/* Disconnect and let go of the lock; the store stays open. */
+void persist__release(struct persist_session *s);
+/* End the connected thread (exit_group) and see it gone.  Returns: 0;
+ * -ETIMEDOUT with why set; the session is offline either way. */
+int persist__thread_end(struct persist_session *s, char *why, size_t whylen);
+/* Whether a recorded thread's process is alive (pid + start time, not a
+ * zombie).  Returns: 1 or 0. */
+int persist__thread_alive(const struct persist_thread_rec *th);
+int64_t persist__mono_ms(void);
+
+/* session_child.c: settle running child r of the connected thread if it
+ * has ended: waitid WNOWAIT, record, reap, with the crash points
+ * WHO:after-wnowait and WHO:after-record; r is read again.
+ * Returns: 1 settled (r final); 0 still running; -errno. */
+int persist__settle(struct persist_session *s, struct persist_child_rec *r, const char *who);
+
+/* statedir.c: resolve, create (0700) and check the state directory, and
+ * fill s->dir, s->sock, s->db.  Returns: 0; -errno with why set. */
+int persist__statedir(struct persist_session *s, const char *dir, char *why, size_t whylen);
+/* mkdir DIR/logs 0700, or check it.  Returns: 0; -errno with why set. */
+int persist__logs_dir(struct persist_session *s, char *why, size_t whylen);
+
+/* crash.c: SIGKILL the calling process if PERSIST_CRASH_AT names point
+ * (tests of the crash guarantee).  Returns: when it does not. */
+void persist__crash_point(const char *point);
+
+#endif
