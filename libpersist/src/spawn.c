@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
-/* Spawning a command inside a thread.  The thread forks a child that serves
- * a connection of its own (NEAR_OP_FORK); we set the child up with ordinary
- * syscalls over that connection and end with execve.  A failed execve is
- * just an answer with its errno; a successful one closes the connection
- * (close-on-exec), which is its success.  Nothing here can hang on a child
- * that died: every step is a syscall with an answer or a hangup. */
+/* Spawning a command inside a thread.  The thread starts a vfork-style
+ * child that serves our connection until its execve (NEAR_OP_SPAWN, see
+ * <near/proto.h>); we set the child up with ordinary syscalls pipelined
+ * behind the SPAWN and end with execve.  A failed execve is just an answer
+ * with its errno; a successful one is answered 0 by the thread.  Whatever
+ * instant we die at, nothing is left behind: a child that never exec'd is
+ * reaped by the thread itself, and no fd is created in the thread. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,7 +15,8 @@
 #include <sys/wait.h>
 #include <linux/close_range.h>
 #include <asm/unistd.h>
-#include <near/syscall.h>
+#include <handle/process.h>
+#include <handle/ptr.h>
 #include <transport/mem.h>
 #include "thread_internal.h"
 
@@ -89,7 +91,7 @@ static int put_vector(struct block *b, uint64_t base, const char *const *v, size
  * try them. */
 #define MAX_TRIES 64
 struct layout {
-	size_t sv, mask, in, out, err, cwd, argv, envp;
+	size_t mask, in, out, err, cwd, argv, envp;
 	size_t path[MAX_TRIES];
 	unsigned tries;
 };
@@ -111,11 +113,8 @@ static int lay_out(struct block *b, uint64_t base, const struct persist_spawn *s
 	int r;
 
 	b->len = 0;
-	l->sv = b->len;
+	l->mask = b->len; /* the empty signal mask */
 	r = put(b, &zero, sizeof zero);
-	l->mask = b->len;
-	if (r == 0)
-		r = put(b, &zero, sizeof zero);
 	if (r == 0)
 		r = put_str(b, s->stdin_path ? s->stdin_path : "/dev/null", &l->in);
 	if (r == 0)
@@ -148,93 +147,49 @@ static int lay_out(struct block *b, uint64_t base, const struct persist_spawn *s
 	return r;
 }
 
-static int64_t sys(struct transport_conn *c, int64_t nr, int64_t a, int64_t b, int64_t c3,
-		   int64_t d)
-{
-	return transport_syscall(c, nr, a, b, c3, d, 0, 0);
-}
-
-/* Run n requests pipelined: one round trip.  Returns: 0, or the first
- * failure's -errno with *failed its index (a close that finds nothing to
- * close is no failure). */
-static int pipeline(struct transport_conn *c, const struct near_request *q, unsigned n,
-		    unsigned *failed)
+/* Run n requests through the thread's sysif, pipelined: one round trip.
+ * Returns: 0, or the first failure's -errno with *failed its index (a
+ * close that finds nothing to close is no failure); a transport failure
+ * as the sysif reports it. */
+static int pipeline(struct near_sysif *sys, const struct near_request *q, unsigned n,
+		    int64_t *res, unsigned *failed)
 {
 	int r = 0;
 
+	*failed = 0;
 	for (unsigned i = 0; i < n && r == 0; i++)
-		r = transport_submit(c, &q[i]);
-	if (r < 0) {
-		*failed = 0;
+		r = sys->ops->submit(sys, &q[i]);
+	if (r < 0)
 		return r;
-	}
 	for (unsigned i = 0; i < n; i++) {
-		int64_t res;
-		int w = transport_wait(c, &res);
+		int w = sys->ops->complete(sys, &res[i]);
 		if (w < 0)
-			res = w;
-		if (res < 0 && r == 0 && !(q[i].nr == __NR_close && res == -EBADF)) {
-			r = (int)res;
+			res[i] = w;
+		if (res[i] < 0 && r == 0 && !(q[i].nr == __NR_close && res[i] == -EBADF)) {
+			r = (int)res[i];
 			*failed = i;
 		}
 	}
 	return r;
 }
 
-/* A child of the thread with a connection of its own (NEAR_OP_FORK).
- * Returns: 0 with *child and *pid, or -errno (why says which step). */
-static int fork_child(struct persist_thread *t, uint64_t base, const struct layout *l,
-		      struct transport_conn **child, int *pid, int *thread_end,
-		      char *why, size_t whylen)
-{
-	struct near_request q[2];
-	unsigned failed;
-	int sv[2], local = -1, r;
-
-	r = (int)sys(t->conn, __NR_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-		     (int64_t)(base + l->sv));
-	if (r == 0)
-		r = transport_read_mem(t->conn, sv, base + l->sv, sizeof sv);
-	if (r < 0) {
-		persist__say(why, whylen, "socketpair in the thread: %s", strerror(-r));
-		return r;
-	}
-	r = transport_fork(t->conn, sv[1], pid);
-	if (r == 0)
-		r = transport_take_fd(t->conn, sv[0], &local);
-	/* The thread keeps neither end. */
-	near_request_set(&q[0], __NR_close, sv[1], 0, 0, 0, 0, 0);
-	near_request_set(&q[1], __NR_close, sv[0], 0, 0, 0, 0, 0);
-	pipeline(t->conn, q, 2, &failed);
-	if (r < 0) {
-		if (local >= 0)
-			near_syscall1(__NR_close, local);
-		persist__say(why, whylen, "forking in the thread: %s", strerror(-r));
-		return r;
-	}
-	*thread_end = sv[0];
-	r = transport_attach(local, 5000, child, why, whylen);
-	if (r == 0)
-		transport_set_timeout(*child, -1); /* the deadline was for the hello */
-	return r;
-}
-
-/* The child's setup, pipelined: one round trip.  stdio lands on 0, 1, 2
+/* The child's birth and setup, pipelined: NEAR_OP_SPAWN (answered with
+ * its pid), then the steps it runs before execve.  stdio lands on 0, 1, 2
  * because open takes the lowest free number right after the close.
- * Returns: 0, or the first failing step's -errno with *step naming it. */
-static int set_up(struct transport_conn *c, const struct persist_spawn *s, uint64_t base,
-		  const struct layout *l, int thread_end, const char **step)
+ * Returns: 0 with *pid; the first failing step's -errno with *step naming
+ * it (*pid set if the child was born). */
+static int birth(struct near_sysif *sys, const struct persist_spawn *s, uint64_t base,
+		 const struct layout *l, int *pid, const char **step)
 {
 	struct near_request q[16];
 	const char *what[16];
+	int64_t res[16];
 	unsigned n = 0, failed = 0;
 	int r;
 
 #define STEP(name, nr, a, b, c3, d) \
 	(what[n] = (name), near_request_set(&q[n++], (nr), (a), (b), (c3), (d), 0, 0))
-	/* It inherited the thread's end of its connection: without closing
-	 * it, it would never see our end of file. */
-	STEP("closing the thread's end", __NR_close, thread_end, 0, 0, 0);
+	STEP("starting a child in the thread", NEAR_OP_SPAWN, 0, 0, 0, 0);
 	STEP("stdin", __NR_close, 0, 0, 0, 0);
 	STEP(s->stdin_path ? s->stdin_path : "/dev/null", __NR_openat, AT_FDCWD,
 	     (int64_t)(base + l->in), O_RDONLY, 0);
@@ -249,31 +204,31 @@ static int set_up(struct transport_conn *c, const struct persist_spawn *s, uint6
 	if (s->new_session)
 		STEP("setsid", __NR_setsid, 0, 0, 0, 0);
 	STEP("signal mask", __NR_rt_sigprocmask, SIG_SETMASK, (int64_t)(base + l->mask), 0, 8);
-	/* Nothing but stdio across execve; our connection is close-on-exec. */
+	/* Nothing but stdio across execve: the connection and the server's
+	 * own fds are closed by it. */
 	STEP("closing inherited fds", __NR_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC, 0);
 #undef STEP
-	r = pipeline(c, q, n, &failed);
+	r = pipeline(sys, q, n, res, &failed);
+	*pid = res[0] > 0 ? (int)res[0] : 0;
 	if (r < 0)
 		*step = what[failed];
 	return r;
 }
 
 /* execve in the child, trying each laid-out path as execvp does.
- * Returns: 0 (it runs: the connection ended), or the most telling -errno. */
-static int exec_child(struct transport_conn *c, uint64_t base, const struct layout *l)
+ * Returns: 0 (it runs: the server answered for it), or the most telling
+ * -errno (the child still serves us). */
+static int exec_child(struct near_sysif *sys, uint64_t base, const struct layout *l)
 {
 	int err = -ENOENT;
 
 	for (unsigned i = 0; i < l->tries; i++) {
 		struct near_request q;
-		int64_t res;
-		int r = transport_call(c, near_request_set(&q, __NR_execve, (int64_t)(base + l->path[i]),
-							   (int64_t)(base + l->argv),
-							   (int64_t)(base + l->envp), 0, 0, 0), &res);
-		if (r < 0)
-			return r;
+		int64_t res = sys->ops->syscall(sys, near_request_set(&q, __NR_execve,
+					(int64_t)(base + l->path[i]), (int64_t)(base + l->argv),
+					(int64_t)(base + l->envp), 0, 0, 0));
 		if (res == 0)
-			return 0; /* hung up after execve: it runs */
+			return 0;
 		/* As execvp: keep looking past ENOENT, remember EACCES. */
 		if (res != -ENOENT && res != -ENOTDIR && res != -EACCES)
 			return (int)res;
@@ -287,13 +242,15 @@ PERSIST_EXPORT int persist_spawn(struct persist_thread *t, const struct persist_
 				 int *pid, char *why, size_t whylen)
 {
 	const char *const *envp = s->envp ? s->envp : (const char *const *)environ;
-	struct transport_conn *c = NULL;
+	struct near_sysif *sys = t->task.sysif;
 	struct block b = { 0 };
+	struct handle_ptr block;
 	struct layout l;
 	const char *step = "memory in the thread";
 	uint64_t base = 0;
-	int thread_end = -1, r;
+	int r;
 
+	*pid = 0;
 	if (!t->conn || !s->argv || !s->argv[0])
 		return -EINVAL;
 	/* Lay the block out once to size it, then at its real address. */
@@ -303,27 +260,29 @@ PERSIST_EXPORT int persist_spawn(struct persist_thread *t, const struct persist_
 	if (r == 0)
 		r = lay_out(&b, base, s, envp, &l);
 	if (r == 0)
-		r = transport_write_mem(t->conn, base, b.buf, b.len);
+		r = handle_ptr_init(&block, &t->task, base, b.len);
+	if (r == 0)
+		r = handle_ptr_write(&block, &t->task, 0, b.buf, b.len);
 	free(b.buf);
 	if (r < 0) {
 		persist__say(why, whylen, "%s: %s: %s", s->argv[0], step, strerror(-r));
 		goto out;
 	}
-	r = fork_child(t, base, &l, &c, pid, &thread_end, why, whylen);
-	if (r < 0)
-		goto out;
-	r = set_up(c, s, base, &l, thread_end, &step);
+	r = birth(sys, s, base, &l, pid, &step);
 	if (r == 0) {
 		step = "execve";
-		r = exec_child(c, base, &l);
+		r = exec_child(sys, base, &l);
 	}
-	transport_close(c);
 	if (r < 0) {
-		struct persist_exit st;
+		struct near_request q;
 		persist__say(why, whylen, "%s: %s: %s", s->argv[0], step, strerror(-r));
-		/* Never leave it behind: it is still our server loop (execve
-		 * failed), so it ends at our end of file; reap it. */
-		persist_child_wait(t, *pid, 0, 1, &st);
+		/* A child that did not exec ends here: the server reaps it and
+		 * answers for it.  If the connection broke instead, the child
+		 * saw end of file and the server reaped it all the same. */
+		if (*pid > 0)
+			sys->ops->syscall(sys, near_request_set(&q, __NR_exit_group, 127, 0, 0, 0,
+								 0, 0));
+		*pid = 0;
 	}
 out:
 	if (base)
@@ -334,33 +293,34 @@ out:
 PERSIST_EXPORT int persist_child_wait(struct persist_thread *t, int pid, int nowait,
 				      int block, struct persist_exit *st)
 {
+	struct handle_ptr info;
 	siginfo_t si;
-	uint64_t at;
+	uint64_t at = 0;
 	int r;
 
 	memset(st, 0, sizeof *st);
-	if (!t->conn) {
-		/* The local thread. */
-		long n = near_syscall6(__NR_waitid, P_PID, pid, (long)&si,
-				       WEXITED | (nowait ? WNOWAIT : 0) | (block ? 0 : WNOHANG), 0, 0);
-		if (n < 0)
-			return (int)n;
-	} else {
+	memset(&si, 0, sizeof si);
+	/* The siginfo lives in the thread's memory: ours when it is local. */
+	if (t->conn) {
 		r = transport_alloc(t->conn, sizeof si, &at);
-		if (r < 0)
-			return r;
-		memset(&si, 0, sizeof si);
-		r = transport_write_mem(t->conn, at, &si, sizeof si);
 		if (r == 0)
-			r = (int)transport_syscall(t->conn, __NR_waitid, P_PID, pid, (int64_t)at,
-						   WEXITED | (nowait ? WNOWAIT : 0) | (block ? 0 : WNOHANG),
-						   0, 0);
+			r = handle_ptr_init(&info, &t->task, at, sizeof si);
 		if (r == 0)
-			r = transport_read_mem(t->conn, &si, at, sizeof si);
-		transport_free(t->conn, at);
-		if (r < 0)
-			return r;
+			r = handle_ptr_write(&info, &t->task, 0, &si, sizeof si);
+	} else {
+		r = handle_ptr_local(&info, &t->task, &si, sizeof si);
 	}
+	if (r == 0) {
+		long w = handle_waitid(&t->task, P_PID, pid, &info,
+				       WEXITED | (nowait ? WNOWAIT : 0) | (block ? 0 : WNOHANG));
+		r = w < 0 ? (int)w : 0;
+	}
+	if (r == 0 && t->conn)
+		r = handle_ptr_read(&info, &t->task, 0, &si, sizeof si);
+	if (at)
+		transport_free(t->conn, at);
+	if (r < 0)
+		return r;
 	if (si.si_pid == 0)
 		return 0; /* still running */
 	st->exited = 1;

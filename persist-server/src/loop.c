@@ -4,11 +4,17 @@
  * Everything the kernel is asked to touch on the controller's behalf goes
  * through a syscall, so a bad address is an -EFAULT answer, never a crash. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include "internal.h"
 
 #define REQ_SIZE ((unsigned)sizeof(struct near_request))
 #define IN_CAP ((unsigned)sizeof(((struct pserver *)0)->in))
 #define FORKED 2 /* run_one/run_batch/serve in a NEAR_OP_FORK child */
+#define SPAWN_END 3 /* in a NEAR_OP_SPAWN child: an exit request */
+
+static int serve(struct pserver *s);
 
 static int flush(struct pserver *s)
 {
@@ -171,6 +177,101 @@ static int fork_serve(struct pserver *s, int64_t fd)
 	return FORKED;
 }
 
+/* What a NEAR_OP_SPAWN child runs on: its own loop state (the server's
+ * stays untouched for when it resumes) and its own stack. */
+struct spawn_area {
+	struct pserver srv;
+	unsigned char stack[64 * 1024];
+};
+
+/* The NEAR_OP_SPAWN child: answer the SPAWN with our pid, then serve the
+ * connection until execve replaces us (the server learns it from end of
+ * file on spawn_fd, which is close-on-exec) or something else ends us
+ * (we say so on spawn_fd first: 'x', or 'f' when the stream is broken). */
+static int spawn_main(void *arg)
+{
+	struct pserver *s = arg;
+	char how;
+	int r;
+
+	s->pid = (int)near_syscall0(__NR_getpid);
+	r = push(s, s->pid);
+	if (r == 0)
+		r = pserver__run_batch(s); /* the setup pipelined behind the SPAWN */
+	while (r == 0)
+		r = serve(s);
+	if (r == SPAWN_END)
+		flush(s);
+	how = r == -EMSGSIZE ? 'f' : 'x';
+	near_syscall3(__NR_write, s->spawn_fd, (long)&how, 1);
+	return 0;
+}
+
+/* NEAR_OP_SPAWN (see <near/proto.h>).  The requests after the SPAWN in
+ * this batch are the child's: it takes them, and *off moves past them. */
+static int spawn(struct pserver *s, unsigned *off)
+{
+	struct spawn_area *a;
+	long n, pid;
+	int p[2], r;
+	char how = 0;
+
+	if (s->spawned || s->forked)
+		return push(s, -EINVAL); /* its children would not be the server's */
+	r = flush(s); /* earlier answers go first */
+	if (r < 0)
+		return r;
+	n = near_syscall6(__NR_mmap, 0, sizeof *a, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (n < 0)
+		return push(s, n);
+	a = (struct spawn_area *)n;
+	n = near_syscall2(__NR_pipe2, (long)p, O_CLOEXEC);
+	if (n < 0) {
+		near_syscall2(__NR_munmap, (long)a, sizeof *a);
+		return push(s, n);
+	}
+	pserver__copy(&a->srv, s, sizeof *s - sizeof s->in - sizeof s->out - sizeof s->scratch);
+	a->srv.listen_fd = a->srv.pending_fd = -1; /* not the child's to touch */
+	a->srv.on_state = 0;
+	a->srv.spawned = 1;
+	a->srv.spawn_fd = p[1];
+	a->srv.out_n = 0;
+	a->srv.in_len = s->in_len - *off;
+	pserver__copy(a->srv.in, (unsigned char *)s->in + *off, a->srv.in_len);
+	*off = s->in_len;
+	/* The server sleeps inside clone until the child execs or ends: one
+	 * process serves the connection at any time. */
+	pid = near_clone(CLONE_VM | CLONE_VFORK | SIGCHLD, a->stack + sizeof a->stack,
+			 spawn_main, &a->srv);
+	sys_close(p[1]);
+	if (pid >= 0) {
+		/* Where vfork is a plain fork (valgrind), this is where we wait. */
+		do
+			n = near_syscall3(__NR_read, p[0], (long)&how, 1);
+		while (n == -EINTR);
+	}
+	sys_close(p[0]);
+	near_syscall2(__NR_munmap, (long)a, sizeof *a);
+	if (pid < 0) {
+		/* What follows the SPAWN was meant for a child and must not run
+		 * here: answer, then hang up. */
+		push(s, pid);
+		flush(s);
+		return -EPIPE;
+	}
+	if (n == 0)
+		return push(s, 0); /* it execs: the execve's answer */
+	/* It never ran a program: it is ours to reap, nobody else's. */
+	near_syscall4(__NR_wait4, pid, 0, 0, 0);
+	r = push(s, -ECHILD);
+	if (how == 'f') {
+		flush(s);
+		return -EPIPE; /* the stream cannot be resynchronised */
+	}
+	return r;
+}
+
 /* NEAR_OP_SEND_FD: the answer carries a dup of fd as SCM_RIGHTS.  Earlier
  * answers go first, in their own write, so that the rights sit on exactly
  * this answer's bytes. */
@@ -243,6 +344,8 @@ static int run_one(struct pserver *s, const struct near_request *q, unsigned *of
 		return fork_serve(s, q->args[0]);
 	case NEAR_OP_SEND_FD:
 		return send_fd(s, q->args[0]);
+	case NEAR_OP_SPAWN:
+		return spawn(s, off);
 #endif
 	}
 	/* Not a syscall: a negative number, or one wider than 32 bits, whose
@@ -250,6 +353,8 @@ static int run_one(struct pserver *s, const struct near_request *q, unsigned *of
 	 * as an int: 2^32 + __NR_kill would run kill). */
 	if (q->nr < 0 || q->nr > INT32_MAX)
 		return push(s, -ENOSYS);
+	if (s->spawned && (q->nr == __NR_exit || q->nr == __NR_exit_group))
+		return SPAWN_END; /* the server reaps us and answers */
 	if (ends_server(q->nr) && (r = flush(s)) < 0)
 		return r;
 	return push(s, sys_executor6(q->nr, q->args[0], q->args[1], q->args[2],
@@ -281,7 +386,7 @@ int pserver__run_batch(struct pserver *s)
 				return -ECONNABORTED;
 			return r == -EPIPE ? 1 : r;
 		}
-		if (r < 0 || r == FORKED)
+		if (r < 0 || r == FORKED || r == SPAWN_END)
 			return r;
 	}
 	s->in_len -= off;

@@ -34,6 +34,24 @@
  *                      fd attached to it as SCM_RIGHTS (read it with
  *                      recvmsg), or -errno with nothing attached.  The
  *                      answers before it are sent first, in their own write.
+ *   NEAR_OP_SPAWN      no arguments.  The server starts a child in the
+ *                      manner of vfork (its own stack, the server's memory,
+ *                      a copy of its fd table; a plain fork where vfork
+ *                      cannot be had, e.g. under valgrind) that serves THIS
+ *                      connection while the server waits: the child answers
+ *                      the SPAWN with its pid (in the server's pid namespace),
+ *                      then runs the requests that follow (its setup: open,
+ *                      dup3, chdir, setsid...).  The child's end is the end
+ *                      of the spawn: a successful execve is answered 0 by
+ *                      the server, which serves again from there; a child
+ *                      that ends without one (an exit request, end of file,
+ *                      a broken stream) is reaped by the server itself and
+ *                      the request that ended it is answered -ECHILD.  So no
+ *                      half-set-up child outlives a controller that dies,
+ *                      no fd is passed (it works across ssh), and nothing is
+ *                      left in the server's fd table.  Requests pipelined
+ *                      after an execve are not the program's: send nothing
+ *                      after it until its answer.
  *
  * len must be at most NEAR_PROTO_MEM_MAX; a larger one is answered with
  * -EMSGSIZE and the connection is closed, since the stream cannot be
@@ -59,6 +77,7 @@ enum near_op {
 	NEAR_OP_TAKEOVER = -3,
 	NEAR_OP_FORK = -4,
 	NEAR_OP_SEND_FD = -5,
+	NEAR_OP_SPAWN = -6,
 };
 
 struct near_request {

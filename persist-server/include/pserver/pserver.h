@@ -45,6 +45,9 @@ struct pserver {
 	int pending_fd;       /* an accepted controller waiting its turn */
 	int pending_quiet;    /* its first request is not a takeover */
 	int forked;           /* a NEAR_OP_FORK child: exits when done */
+	int spawned;          /* a NEAR_OP_SPAWN child: tells the server how it
+				 ended on spawn_fd, unless it execs */
+	int spawn_fd;
 	int accept_paused;    /* accept ran out of fds: retry after a pause */
 	int pid;
 	uint32_t page_size;
