@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+/* The raw protocol: a real persist-server driven by the minimal controller
+ * of tests/lib, for round trips, pipelined syscalls and in-band memory.
+ *
+ * The timed loops talk to the server with plain blocking read/write on the
+ * connection (after ctl_connect has read the hello), exactly as the floors
+ * do on their socketpair: ctl_call polls before every read to enforce its
+ * deadline, which would charge controller-side syscalls to the server.
+ * Deadlines come from SO_RCVTIMEO/SO_SNDTIMEO instead (set_timeouts). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <near/proto.h>
+#include "../tests/lib/ctl.h"
+#include "../tests/lib/spawn.h"
+#include "harness.h"
+
+#define MEM_WIN 16       /* 4 KiB memory ops per batch; two batches in flight */
+
+static struct server srv;
+static struct ctl ctl = { .fd = -1 };
+static int64_t srv_pid;  /* what getpid answers in the server */
+static uint64_t remote;  /* MIB bytes mapped in the server */
+
+/* Value: one getpid request, wait for its answer. */
+static int val_roundtrip(const void *arg, long iters)
+{
+	struct near_request q;
+	int r = 0;
+
+	(void)arg;
+	near_request_set(&q, __NR_getpid, 0, 0, 0, 0, 0, 0);
+	for (long i = 0; i < iters && r == 0; i++) {
+		int64_t ret;
+		r = write_full(ctl.fd, &q, sizeof q);
+		if (r == 0)
+			r = read_full(ctl.fd, &ret, sizeof ret);
+		if (r == 0 && ret != srv_pid)
+			r = -EPROTO;
+	}
+	return r;
+}
+
+/* Value: *arg getpid requests in one write, then all their answers. */
+static int val_pipelined(const void *arg, long iters)
+{
+	unsigned n = *(const unsigned *)arg;
+	struct near_request q[64];
+	int64_t ret[64];
+	int r = 0;
+
+	if (n > 64)
+		return -EINVAL;
+	for (unsigned j = 0; j < n; j++)
+		near_request_set(&q[j], __NR_getpid, 0, 0, 0, 0, 0, 0);
+	for (long i = 0; i < iters && r == 0; i++) {
+		r = write_full(ctl.fd, q, n * sizeof q[0]);
+		if (r == 0)
+			r = read_full(ctl.fd, ret, n * sizeof ret[0]);
+		for (unsigned j = 0; j < n && r == 0; j++)
+			if (ret[j] != srv_pid)
+				r = -EPROTO;
+	}
+	return r;
+}
+
+/* A memory benchmark (struct mem): a batch of 1 is one blocking operation
+ * at a time (what "write 1 MiB into remote memory" means).  Batches of
+ * MEM_WIN small ops go out in one writev while the previous batch's answers
+ * come back, so the server always has work queued and small ops are
+ * measured as throughput, not as round trips. */
+static int mem_send(const struct mem *m, int64_t op)
+{
+	struct near_request q[MEM_WIN];
+	struct iovec iov[2 * MEM_WIN];
+	int n = 0;
+
+	for (unsigned j = 0; j < m->batch; j++) {
+		near_request_set(&q[j], op, (int64_t)(remote + j * m->size),
+				 m->size, 0, 0, 0, 0);
+		iov[n++] = (struct iovec){ &q[j], sizeof q[j] };
+		if (op == NEAR_OP_WRITE_MEM)
+			iov[n++] = (struct iovec){ src + j * m->size, m->size };
+	}
+	return io_all(ctl.fd, iov, n, 1);
+}
+
+static int mem_recv(const struct mem *m, int64_t op)
+{
+	int64_t ret[MEM_WIN];
+	struct iovec iov[2 * MEM_WIN];
+	int n = 0, r;
+
+	for (unsigned j = 0; j < m->batch; j++) {
+		if (op == NEAR_OP_READ_MEM)
+			iov[n++] = (struct iovec){ dst + j * m->size, m->size };
+		iov[n++] = (struct iovec){ &ret[j], sizeof ret[j] };
+	}
+	r = io_all(ctl.fd, iov, n, 0);
+	for (unsigned j = 0; j < m->batch && r == 0; j++)
+		if (ret[j] != (int64_t)m->size)
+			r = ret[j] < 0 ? (int)ret[j] : -EPROTO;
+	return r;
+}
+
+static int mem_loop(const struct mem *m, int64_t op, long iters)
+{
+	int r = 0;
+
+	if (m->batch > MEM_WIN || m->batch * m->size > MIB)
+		return -EINVAL;
+	if (m->batch == 1) {
+		for (long i = 0; i < iters && r == 0; i++) {
+			r = mem_send(m, op);
+			if (r == 0)
+				r = mem_recv(m, op);
+		}
+		return r;
+	}
+	r = mem_send(m, op);
+	for (long i = 1; i < iters && r == 0; i++) {
+		r = mem_send(m, op);
+		if (r == 0)
+			r = mem_recv(m, op);
+	}
+	return r ? r : mem_recv(m, op);
+}
+
+static int val_write_mem(const void *arg, long iters)
+{
+	return mem_loop(arg, NEAR_OP_WRITE_MEM, iters);
+}
+
+static int val_read_mem(const void *arg, long iters)
+{
+	return mem_loop(arg, NEAR_OP_READ_MEM, iters);
+}
+
+static int met_roundtrip(const struct bench *b)
+{
+	return b->ratio <= 1.15;
+}
+
+/* The read benchmarks follow the write benchmark of the same shape, which
+ * left src's bytes in the server: one more read must bring them back (dst
+ * is cleared first, since the floor also reads into it). */
+static int check_read(const struct bench *b)
+{
+	const struct mem *m = b->val.arg;
+	size_t len = (size_t)m->size * m->batch;
+	int r;
+
+	memset(dst, 0, len);
+	r = mem_loop(m, NEAR_OP_READ_MEM, 1);
+	if (r == 0 && memcmp(dst, src, len))
+		r = -EPROTO;
+	return r;
+}
+
+static void near_setup(void)
+{
+	int64_t addr;
+	int r;
+
+	if ((r = server_start(&srv, NULL)) < 0)
+		die(server_exe(), r);
+	if ((r = ctl_connect(&ctl, srv.path)) < 0) {
+		fprintf(stderr, "bench: %s\n", ctl.why);
+		die("connect", r);
+	}
+	if ((r = set_timeouts(ctl.fd)) < 0)
+		die("SO_RCVTIMEO", r);
+	srv_pid = ctl_call(&ctl, __NR_getpid, 0, 0, 0, 0, 0, 0);
+	if (srv_pid != ctl.hello.pid || srv_pid != srv.pid)
+		die("getpid in the server", srv_pid < 0 ? (int)srv_pid : -EPROTO);
+	addr = ctl_call(&ctl, __NR_mmap, 0, MIB, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (addr < 0 && addr > -4096)
+		die("mmap in the server", (int)addr);
+	remote = (uint64_t)addr;
+}
+
+static void near_cleanup(void)
+{
+	if (ctl.fd > 0)
+		ctl_close(&ctl);
+	if (srv.pid > 0)
+		server_stop(&srv);
+}
+
+static const struct mem m1 = { MIB, 1 }, m4 = { KIB4, MEM_WIN };
+#define S4K "unix stream, 4 KiB chunks"
+
+static struct bench rows[] = {
+	{ .name = "roundtrip_blocking", .unit = NS_PER_OP,
+	  .val = SIDE(val_roundtrip, NULL, 1),
+	  .floor = SIDE(floor_pingpong, NULL, 1), .floor_name = "socketpair 8-byte ping-pong",
+	  .target = "ratio <= 1.15", .met = met_roundtrip },
+	PIPELINED_ROW("pipelined_1", val_pipelined, 1, NULL, NULL),
+	PIPELINED_ROW("pipelined_8", val_pipelined, 8, NULL, NULL),
+	PIPELINED_ROW("pipelined_64", val_pipelined, 64, TARGET_PIPELINED, met_pipelined),
+	{ .name = "write_mem_1MiB", .unit = GB_PER_S,
+	  .val = SIDE(val_write_mem, &m1, MIB),
+	  .floor = SIDE(floor_stream_out, &m1, MIB), .floor_name = FLOOR_STREAM_1MIB,
+	  .target = TARGET_MEM, .met = met_mem },
+	{ .name = "read_mem_1MiB", .unit = GB_PER_S,
+	  .val = SIDE(val_read_mem, &m1, MIB),
+	  .floor = SIDE(floor_stream_in, &m1, MIB), .floor_name = FLOOR_STREAM_1MIB,
+	  .target = TARGET_MEM, .met = met_mem, .check = check_read },
+	/* No target of their own: they show what small ops cost. */
+	{ .name = "write_mem_4KiB", .unit = GB_PER_S,
+	  .val = SIDE(val_write_mem, &m4, KIB4 * MEM_WIN),
+	  .floor = SIDE(floor_stream_out, &m4, KIB4 * MEM_WIN), .floor_name = S4K },
+	{ .name = "read_mem_4KiB", .unit = GB_PER_S,
+	  .val = SIDE(val_read_mem, &m4, KIB4 * MEM_WIN),
+	  .floor = SIDE(floor_stream_in, &m4, KIB4 * MEM_WIN), .floor_name = S4K,
+	  .check = check_read },
+};
+
+const struct layer near_layer = {
+	.setup = near_setup, .cleanup = near_cleanup,
+	.rows = rows, .n = sizeof rows / sizeof rows[0],
+	.peers = { &srv.pid },
+};
