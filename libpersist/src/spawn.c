@@ -282,7 +282,6 @@ PERSIST_EXPORT int persist_spawn(struct persist_thread *t, const struct persist_
 		if (*pid > 0)
 			sys->ops->syscall(sys, near_request_set(&q, __NR_exit_group, 127, 0, 0, 0,
 								 0, 0));
-		*pid = 0;
 	}
 out:
 	if (base)

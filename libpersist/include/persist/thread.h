@@ -117,9 +117,14 @@ struct persist_spawn {
 	int new_session;          /* setsid(): its own session and process group */
 };
 
-/* Returns: 0 with *pid set (in the thread's pid namespace); the failing
- * setup step's or execve's -errno (e.g. -ENOENT: no such program, -EACCES);
- * a transport error.  why says which step failed. */
+/* The child is born with NEAR_OP_SPAWN (<near/proto.h>): it serves our
+ * connection until its execve, and if it never gets there (a failed step,
+ * or this process dying at any instant) the thread reaps it itself, so no
+ * half-set-up child and no fd is ever left in the thread.
+ * Returns: 0 with *pid set (in the thread's pid namespace); the failing
+ * setup step's or execve's -errno (e.g. -ENOENT: no such program, -EACCES),
+ * *pid then naming the child already reaped (0 if none was born); a
+ * transport error.  why says which step failed. */
 PERSIST_EXPORT int persist_spawn(struct persist_thread *t, const struct persist_spawn *s,
 				 int *pid, char *why, size_t whylen);
 
