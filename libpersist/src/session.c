@@ -299,6 +299,7 @@ void persist__release(struct persist_session *s)
 	if (s->connected)
 		persist_thread_close(&s->t);
 	s->connected = 0;
+	persist__kept_free(s);
 	drop_lock(s);
 }
 
@@ -313,6 +314,7 @@ int persist__thread_end(struct persist_session *s, char *why, size_t whylen)
 		fd = server.pidfd;
 	r = persist_thread_exit(&s->t, 0);
 	s->connected = 0;
+	persist__kept_free(s);
 	if (fd >= 0) {
 		struct pollfd p = { fd, POLLIN, 0 };
 		int x = poll(&p, 1, 10000);

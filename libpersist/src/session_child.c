@@ -88,6 +88,7 @@ PERSIST_EXPORT int persist_session_run(struct persist_session *s, const char *na
 				       char *why, size_t whylen)
 {
 	char out[PATH_MAX + 48], err[PATH_MAX + 48], spawn_why[512] = "";
+	int fds[PERSIST_SPAWN_MAX_FDS];
 	struct persist_spawn use;
 	unsigned long long start;
 	int64_t cid = 0;
@@ -131,6 +132,28 @@ PERSIST_EXPORT int persist_session_run(struct persist_session *s, const char *na
 	persist__crash_point("run:after-intent");
 
 	use = *sp;
+	if (use.nfds && !use.fds) {
+		/* Kept fds by name, each proven to be its file first. */
+		if (use.nfds > PERSIST_SPAWN_MAX_FDS || !use.fd_names) {
+			persist__say(why, whylen, "at most %d named fds, each named",
+				     PERSIST_SPAWN_MAX_FDS);
+			r = -EINVAL;
+			goto lost;
+		}
+		for (size_t i = 0; i < use.nfds; i++) {
+			const struct handle_fd *h;
+			r = persist_session_fd_get(s, use.fd_names[i], &h);
+			if (r < 0) {
+				persist__say(why, whylen, "fd '%s': %s", use.fd_names[i],
+					     r == -ENOENT ? "no fd is kept under that name" :
+					     r == -ESTALE ? "stale: its number no longer names the "
+							    "file it was kept for" : strerror(-r));
+				goto lost;
+			}
+			fds[i] = h->fd;
+		}
+		use.fds = fds;
+	}
 	if (!use.stdout_path || !use.stderr_path) {
 		r = persist__logs_dir(s, why, whylen);
 		if (r < 0)

@@ -18,6 +18,7 @@ struct persist_session {
 	struct persist_thread_rec rec; /* the thread's record (id 0: none) */
 	struct persist_recover_report rep;
 	char notice[512];
+	struct persist__kept *kept; /* handles of named fds made this connection */
 };
 
 /* session.c: take the lock, connect (starting the server if flags say
@@ -40,6 +41,10 @@ int64_t persist__mono_ms(void);
  * WHO:after-wnowait and WHO:after-record; r is read again.
  * Returns: 1 settled (r final); 0 still running; -errno. */
 int persist__settle(struct persist_session *s, struct persist_child_rec *r, const char *who);
+
+/* session_fd.c: free the named fds' handles (after the thread's task is
+ * closed, which invalidated them). */
+void persist__kept_free(struct persist_session *s);
 
 /* statedir.c: resolve, create (0700) and check the state directory, and
  * fill s->dir, s->sock, s->db.  Returns: 0; -errno with why set. */

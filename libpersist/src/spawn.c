@@ -7,6 +7,7 @@
  * instant we die at, nothing is left behind: a child that never exec'd is
  * reaped by the thread itself, and no fd is created in the thread. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,7 @@ static int put_vector(struct block *b, uint64_t base, const char *const *v, size
  * try them. */
 #define MAX_TRIES 64
 struct layout {
+	size_t listen_pid; /* the LISTEN_PID=... slot, written once the pid is known */
 	size_t mask, in, out, err, cwd, argv, envp;
 	size_t path[MAX_TRIES];
 	unsigned tries;
@@ -142,9 +144,61 @@ static int lay_out(struct block *b, uint64_t base, const struct persist_spawn *s
 		r = align8(b);
 	if (r == 0)
 		r = put_vector(b, base, s->argv, &l->argv);
-	if (r == 0)
+	if (r == 0) {
+		size_t first = b->len;
 		r = put_vector(b, base, envp, &l->envp);
+		/* The slot is the environment's last string (see child_env). */
+		l->listen_pid = 0;
+		for (size_t i = 0; s->nfds && envp[i]; i++) {
+			if (!envp[i + 1])
+				l->listen_pid = first;
+			first += strlen(envp[i]) + 1;
+		}
+	}
 	return r;
+}
+
+#define LISTEN_PID_SLOT "LISTEN_PID=" "000000000000000000000"
+
+/* The environment of a child given fds: envp without LISTEN_*, then
+ * LISTEN_FDS, LISTEN_FDNAMES and, last, a LISTEN_PID slot long enough for
+ * any pid.  *out is one allocation (free() it).  Returns: 0; -ENOMEM;
+ * -EINVAL (a name with ':' or too many fds). */
+static int child_env(const struct persist_spawn *s, const char *const *envp, char ***out)
+{
+	size_t n = 0, names = 0, k = 0, len;
+	char **v, *p;
+
+	if (s->nfds > PERSIST_SPAWN_MAX_FDS)
+		return -EINVAL;
+	for (; envp[n]; n++)
+		;
+	for (size_t i = 0; i < s->nfds; i++) {
+		const char *nm = s->fd_names && s->fd_names[i] ? s->fd_names[i] : "unknown";
+		if (strchr(nm, ':') || !*nm)
+			return -EINVAL;
+		names += strlen(nm) + 1;
+	}
+	len = (n + 4) * sizeof *v + 32 + 16 + names + sizeof LISTEN_PID_SLOT;
+	v = malloc(len);
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(envp[i], "LISTEN_", 7) != 0)
+			v[k++] = (char *)envp[i];
+	p = (char *)(v + n + 4);
+	v[k++] = p;
+	p += sprintf(p, "LISTEN_FDS=%zu", s->nfds) + 1;
+	v[k++] = p;
+	p += sprintf(p, "LISTEN_FDNAMES=");
+	for (size_t i = 0; i < s->nfds; i++)
+		p += sprintf(p, "%s%s", i ? ":" : "",
+			     s->fd_names && s->fd_names[i] ? s->fd_names[i] : "unknown");
+	p++;
+	v[k++] = memcpy(p, LISTEN_PID_SLOT, sizeof LISTEN_PID_SLOT);
+	v[k] = NULL;
+	*out = v;
+	return 0;
 }
 
 /* Run n requests through the thread's sysif, pipelined: one round trip.
@@ -176,14 +230,15 @@ static int pipeline(struct near_sysif *sys, const struct near_request *q, unsign
 /* The child's birth and setup, pipelined: NEAR_OP_SPAWN (answered with
  * its pid), then the steps it runs before execve.  stdio lands on 0, 1, 2
  * because open takes the lowest free number right after the close.
+ * tmp gets where the fds to pass were moved.
  * Returns: 0 with *pid; the first failing step's -errno with *step naming
  * it (*pid set if the child was born). */
 static int birth(struct near_sysif *sys, const struct persist_spawn *s, uint64_t base,
-		 const struct layout *l, int *pid, const char **step)
+		 const struct layout *l, int *pid, int64_t *tmp, const char **step)
 {
-	struct near_request q[16];
-	const char *what[16];
-	int64_t res[16];
+	struct near_request q[16 + PERSIST_SPAWN_MAX_FDS];
+	const char *what[16 + PERSIST_SPAWN_MAX_FDS];
+	int64_t res[16 + PERSIST_SPAWN_MAX_FDS];
 	unsigned n = 0, failed = 0;
 	int r;
 
@@ -207,11 +262,49 @@ static int birth(struct near_sysif *sys, const struct persist_spawn *s, uint64_t
 	/* Nothing but stdio across execve: the connection and the server's
 	 * own fds are closed by it. */
 	STEP("closing inherited fds", __NR_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC, 0);
+	/* Fds to pass go out of the way of 3 .. 3 + nfds first (then_pass). */
+	for (size_t i = 0; i < s->nfds; i++)
+		STEP("a named fd", __NR_fcntl, s->fds[i], F_DUPFD_CLOEXEC, 3 + (int64_t)s->nfds, 0);
 #undef STEP
 	r = pipeline(sys, q, n, res, &failed);
 	*pid = res[0] > 0 ? (int)res[0] : 0;
 	if (r < 0)
 		*step = what[failed];
+	for (size_t i = 0; r == 0 && i < s->nfds; i++)
+		tmp[i] = res[n - s->nfds + i];
+	return r;
+}
+
+/* The passed fds onto 3, 4, ... (dup3 clears close-on-exec there), and
+ * the child's pid into its LISTEN_PID slot.  The slot is written in-band,
+ * through the child: where its memory is a copy (no vfork), only the
+ * child's own copy must hold it.  Returns: 0; -errno with *step. */
+static int then_pass(struct persist_thread *t, const struct persist_spawn *s, uint64_t base,
+		     const struct layout *l, const int64_t *tmp, int pid, const char **step)
+{
+	struct near_sysif *sys = t->task.sysif;
+	struct near_request q[PERSIST_SPAWN_MAX_FDS];
+	int64_t res[PERSIST_SPAWN_MAX_FDS];
+	enum transport_mem_kind kind = transport_mem_kind(t->conn);
+	char slot[sizeof LISTEN_PID_SLOT];
+	unsigned failed;
+	int r;
+
+	for (size_t i = 0; i < s->nfds; i++)
+		near_request_set(&q[i], __NR_dup3, tmp[i], 3 + (int64_t)i, 0, 0, 0, 0);
+	r = pipeline(sys, q, (unsigned)s->nfds, res, &failed);
+	if (r < 0) {
+		*step = "passing named fds";
+		return r;
+	}
+	memset(slot, 0, sizeof slot);
+	snprintf(slot, sizeof slot, "LISTEN_PID=%d", pid);
+	r = transport_mem_use(t->conn, TRANSPORT_MEM_INBAND);
+	if (r == 0)
+		r = transport_write_mem(t->conn, base + l->listen_pid, slot, sizeof slot);
+	transport_mem_use(t->conn, kind);
+	if (r < 0)
+		*step = "LISTEN_PID";
 	return r;
 }
 
@@ -243,6 +336,8 @@ PERSIST_EXPORT int persist_spawn(struct persist_thread *t, const struct persist_
 {
 	const char *const *envp = s->envp ? s->envp : (const char *const *)environ;
 	struct near_sysif *sys = t->task.sysif;
+	int64_t tmp[PERSIST_SPAWN_MAX_FDS];
+	char **env = NULL;
 	struct block b = { 0 };
 	struct handle_ptr block;
 	struct layout l;
@@ -251,8 +346,17 @@ PERSIST_EXPORT int persist_spawn(struct persist_thread *t, const struct persist_
 	int r;
 
 	*pid = 0;
-	if (!t->conn || !s->argv || !s->argv[0])
+	if (!t->conn || !s->argv || !s->argv[0] || (s->nfds && !s->fds))
 		return -EINVAL;
+	if (s->nfds) {
+		r = child_env(s, envp, &env);
+		if (r < 0) {
+			persist__say(why, whylen, "%s: named fds: %s", s->argv[0],
+				     r == -EINVAL ? "too many, or a name with ':'" : strerror(-r));
+			return r;
+		}
+		envp = (const char *const *)env;
+	}
 	/* Lay the block out once to size it, then at its real address. */
 	r = lay_out(&b, 0, s, envp, &l);
 	if (r == 0)
@@ -264,11 +368,14 @@ PERSIST_EXPORT int persist_spawn(struct persist_thread *t, const struct persist_
 	if (r == 0)
 		r = handle_ptr_write(&block, &t->task, 0, b.buf, b.len);
 	free(b.buf);
+	free(env);
 	if (r < 0) {
 		persist__say(why, whylen, "%s: %s: %s", s->argv[0], step, strerror(-r));
 		goto out;
 	}
-	r = birth(sys, s, base, &l, pid, &step);
+	r = birth(sys, s, base, &l, pid, tmp, &step);
+	if (r == 0 && s->nfds)
+		r = then_pass(t, s, base, &l, tmp, *pid, &step);
 	if (r == 0) {
 		step = "execve";
 		r = exec_child(sys, base, &l);

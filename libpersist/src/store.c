@@ -62,6 +62,13 @@ static const char schema_v1[] =
 	" description TEXT,"
 	" PRIMARY KEY (thread_id, name)) WITHOUT ROWID;";
 
+/* Version 2: a named fd's identity (docs/design.md, re-acquiring by
+ * identity): NULL for a record kept without one. */
+static const char schema_v2[] =
+	"ALTER TABLE fds ADD COLUMN dev INTEGER;"
+	"ALTER TABLE fds ADD COLUMN ino INTEGER;"
+	"ALTER TABLE fds ADD COLUMN type INTEGER;";
+
 static const char *const sql[ST_COUNT] = {
 	[ST_THREAD_UPD_BY_PATH] =
 		"UPDATE threads SET pid = ?2, starttime = ?3, epoch = ?4 WHERE socket_path = ?1",
@@ -100,10 +107,14 @@ static const char *const sql[ST_COUNT] = {
 	[ST_FD_PUT] =
 		"INSERT INTO fds (thread_id, name, fd, description) VALUES (?1, ?2, ?3, ?4)"
 		" ON CONFLICT (thread_id, name) DO UPDATE SET fd = excluded.fd,"
-		" description = excluded.description",
+		" description = excluded.description, dev = NULL, ino = NULL, type = NULL",
+	[ST_FD_ADD] =
+		"INSERT INTO fds (thread_id, name, fd, description, dev, ino, type)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[ST_FD_DEL] = "DELETE FROM fds WHERE thread_id = ?1 AND name = ?2",
 	[ST_FD_LIST] =
-		"SELECT name, fd, description FROM fds WHERE thread_id = ?1 ORDER BY name",
+		"SELECT name, fd, description, dev, ino, type FROM fds WHERE thread_id = ?1"
+		" ORDER BY name",
 	[ST_REC_LIVE] =
 		"SELECT id, pid, starttime, state, argv, owner_pid, owner_start FROM children"
 		" WHERE thread_id = ?1 AND state IN ('intent', 'running') ORDER BY id",
@@ -282,6 +293,8 @@ static int schema(struct persist_store *st)
 				  "use a newer libpersist", ver, PERSIST_STORE_SCHEMA);
 		goto out;
 	}
+	if (ver >= 1)
+		goto upgrade;
 	/* Version 0 with tables in it is some other program's database. */
 	if ((r = pragma_text(st, "SELECT count(*) FROM sqlite_master", n, sizeof n)) < 0)
 		goto out;
@@ -291,7 +304,12 @@ static int schema(struct persist_store *st)
 	}
 	if ((r = persist__exec(st, schema_v1)) < 0)
 		goto out;
-	r = persist__exec(st, "PRAGMA user_version = 1");
+	ver = 1;
+upgrade:
+	/* Each version's step, in order, from the one the file has. */
+	if (ver == 1 && (r = persist__exec(st, schema_v2)) < 0)
+		goto out;
+	r = persist__exec(st, "PRAGMA user_version = 2");
 out:
 	if (r < 0) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -614,6 +632,33 @@ PERSIST_EXPORT int persist_store_fd_put(struct persist_store *st, int64_t thread
 	return r;
 }
 
+PERSIST_EXPORT int persist_store_fd_add(struct persist_store *st, int64_t thread_id,
+					const struct persist_fd_rec *rec)
+{
+	sqlite3_stmt *s;
+	int r = 0, rc;
+
+	if (!rec || !rec->name || !*rec->name || rec->fd < 0)
+		return persist__fail(st, -EINVAL, "a named fd needs a name and an fd >= 0");
+	if (!(s = persist__stmt(st, ST_FD_ADD, &r)))
+		return r;
+	rc = sqlite3_bind_int64(s, 1, thread_id);
+	rc = rc ? rc : sqlite3_bind_text(s, 2, rec->name, -1, SQLITE_STATIC);
+	rc = rc ? rc : sqlite3_bind_int(s, 3, rec->fd);
+	rc = rc ? rc : rec->description ? sqlite3_bind_text(s, 4, rec->description, -1,
+							     SQLITE_STATIC)
+					 : sqlite3_bind_null(s, 4);
+	rc = rc ? rc : sqlite3_bind_int64(s, 5, (sqlite3_int64)rec->dev);
+	rc = rc ? rc : sqlite3_bind_int64(s, 6, (sqlite3_int64)rec->ino);
+	rc = rc ? rc : sqlite3_bind_int(s, 7, (int)rec->type);
+	if (rc != SQLITE_OK)
+		return persist__sqlerr(st, rc, "bind");
+	r = step_done(st, s, "record named fd");
+	if (r == -ENOENT)
+		persist__fail(st, r, "no thread %lld", (long long)thread_id);
+	return r;
+}
+
 PERSIST_EXPORT int persist_store_fd_del(struct persist_store *st, int64_t thread_id,
 					const char *name)
 {
@@ -658,6 +703,9 @@ PERSIST_EXPORT int persist_store_fd_list(struct persist_store *st, int64_t threa
 		}
 		memset(&a[len], 0, sizeof a[len]);
 		a[len].fd = sqlite3_column_int(s, 1);
+		a[len].dev = (uint64_t)sqlite3_column_int64(s, 3);
+		a[len].ino = (uint64_t)sqlite3_column_int64(s, 4);
+		a[len].type = (unsigned)sqlite3_column_int(s, 5);
 		if (persist__strdup((const char *)sqlite3_column_text(s, 0), &a[len].name) < 0 ||
 		    persist__strdup((const char *)sqlite3_column_text(s, 2),
 				    &a[len].description) < 0) {

@@ -24,6 +24,7 @@ enum persist__stmt {
 	ST_CHILD_FIND,
 	ST_CHILD_FIND_ANY,
 	ST_FD_PUT,
+	ST_FD_ADD,
 	ST_FD_DEL,
 	ST_FD_LIST,
 	ST_REC_LIVE,

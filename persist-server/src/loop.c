@@ -188,12 +188,32 @@ struct spawn_area {
  * connection until execve replaces us (the server learns it from end of
  * file on spawn_fd, which is close-on-exec) or something else ends us
  * (we say so on spawn_fd first: 'x', or 'f' when the stream is broken). */
+/* Move fd of a spawn child's own table above the low numbers its setup
+ * hands to the program (stdio, then named fds from 3 up, as sd_listen_fds
+ * expects), so that a dup3 onto 3 + i never cuts the child off.
+ * Returns: the new number, or fd where no higher one can be had. */
+static int lift(int fd)
+{
+	static const long floors[] = { 900, 256, 64 };
+
+	for (unsigned i = 0; i < sizeof floors / sizeof floors[0]; i++) {
+		long n = near_syscall3(__NR_fcntl, fd, F_DUPFD_CLOEXEC, floors[i]);
+		if (n >= 0) {
+			sys_close(fd);
+			return (int)n;
+		}
+	}
+	return fd;
+}
+
 static int spawn_main(void *arg)
 {
 	struct pserver *s = arg;
 	char how;
 	int r;
 
+	s->conn_fd = lift(s->conn_fd);
+	s->spawn_fd = lift(s->spawn_fd);
 	s->pid = (int)near_syscall0(__NR_getpid);
 	r = push(s, s->pid);
 	if (r == 0)

@@ -45,6 +45,7 @@
 #include <persist/recover.h>
 #include <persist/store.h>
 #include <persist/thread.h>
+#include <handle/fd.h>
 
 #include <persist/export.h>
 
@@ -166,6 +167,58 @@ PERSIST_EXPORT int persist_session_kill(struct persist_session *s, int64_t id, i
  * (offline: nothing to stop); -ETIMEDOUT (the server did not end). */
 PERSIST_EXPORT int persist_session_stop(struct persist_session *s, int grace_ms,
 					char *why, size_t whylen);
+
+/* ---- named fds ----
+ * An fd the thread holds, kept under a name: it outlives this program like
+ * the thread's children do (a listening socket that a restarted service
+ * takes up again, so connections queue meanwhile instead of being
+ * refused).  It is recorded with the identity of its open file, and after
+ * a crash a handle to it is made only once the thread shows that the
+ * number still names that file.  A name is non-empty, without ':', and
+ * does not start with a digit.  Pass kept fds to a child by name with
+ * persist_spawn's fd_names (persist_session_run looks them up). */
+
+/* Keep fd (an fd of the session's thread, e.g. made through
+ * persist_session_thread(s)->task) under name.  The session takes the
+ * handle over: *fd becomes invalid.
+ * Returns: 0; -EINVAL (bad name); -EEXIST (the name is kept already);
+ * -EBADF (fd is not a valid handle of the thread); -ENOTCONN (offline);
+ * a transport or store error. */
+PERSIST_EXPORT int persist_session_fd_keep(struct persist_session *s, const char *name,
+					   struct handle_fd *fd, const char *description,
+					   char *why, size_t whylen);
+
+/* A handle to the fd kept as name, made (once per connection) only after
+ * the thread has shown that its number still names the recorded file.
+ * The handle is the session's: use it for syscalls in the thread, do not
+ * close it (persist_session_fd_drop does); it is valid until the session
+ * lets go of the thread (close, stop, or a wait that sleeps).
+ * Returns: 0 with *out; -ENOENT (no such name); -ESTALE (the number was
+ * closed or names another file now: no handle is made; drop the name);
+ * -ENOTCONN; a transport or store error. */
+PERSIST_EXPORT int persist_session_fd_get(struct persist_session *s, const char *name,
+					  const struct handle_fd **out);
+
+/* Close the fd kept as name in the thread (only if it is still the
+ * recorded file) and forget it.  Returns: 0; -ENOENT; -ENOTCONN; a
+ * transport or store error. */
+PERSIST_EXPORT int persist_session_fd_drop(struct persist_session *s, const char *name);
+
+/* The kept fds, by name, into a new array (free with
+ * persist_fd_recs_free), each with verified set when the thread has just
+ * shown its number still names the recorded file (always 0 offline).
+ * Returns: 0; a store error. */
+PERSIST_EXPORT int persist_session_fd_list(struct persist_session *s,
+					   struct persist_fd_rec **out, size_t *n);
+
+/* Create a listening stream socket in the thread and keep it as name.
+ * address: "tcp:HOST:PORT" (HOST an IPv4 address, "localhost", or "*"
+ * for any), "tcp6:[HOST]:PORT", or "unix:PATH"; port 0 picks a free one.
+ * The description recorded is the address with the real port.
+ * Returns: 0; -EINVAL (bad address or name, why says which); -EEXIST; the
+ * socket's, bind's or listen's -errno (e.g. -EADDRINUSE); -ENOTCONN. */
+PERSIST_EXPORT int persist_session_listen(struct persist_session *s, const char *name,
+					  const char *address, char *why, size_t whylen);
 
 #ifdef __cplusplus
 }

@@ -43,7 +43,7 @@ extern "C" {
 
 
 /* The schema this library writes, kept in PRAGMA user_version. */
-#define PERSIST_STORE_SCHEMA 1
+#define PERSIST_STORE_SCHEMA 2
 /* How long a write waits for another process's transaction. */
 #define PERSIST_STORE_BUSY_MS 30000
 
@@ -205,12 +205,28 @@ struct persist_fd_rec {
 	char *name;
 	int fd;            /* in the thread's fd table */
 	char *description; /* may be NULL */
+	/* The open file's identity when it was kept (fstat in the thread):
+	 * after a crash the number is trusted only while it still names this
+	 * file.  type 0: recorded without identity (never verifiable). */
+	uint64_t dev, ino;
+	unsigned type;     /* st_mode & S_IFMT */
+	int verified;      /* persist_session_fd_list: 1 if the thread has just
+			      shown that fd still names this file; else 0 */
 };
 
-/* Record (or replace) that thread thread_id holds fd under name.
- * Returns: 0; -EINVAL (no name, fd < 0); -ENOENT (no such thread); store errors. */
+/* Record (or replace) that thread thread_id holds fd under name, without
+ * its identity.  Returns: 0; -EINVAL (no name, fd < 0); -ENOENT (no such
+ * thread); store errors. */
 PERSIST_EXPORT int persist_store_fd_put(struct persist_store *st, int64_t thread_id,
 					const char *name, int fd, const char *description);
+
+/* Record rec (name, fd, description and identity) for thread thread_id;
+ * unlike fd_put, a name already recorded is refused.
+ * Returns: 0; -EINVAL (no name, fd < 0); -EEXIST (the name is taken);
+ * -ENOENT (no such thread); store errors. */
+PERSIST_EXPORT int persist_store_fd_add(struct persist_store *st, int64_t thread_id,
+					const struct persist_fd_rec *rec);
+
 /* Returns: 0; -ENOENT (no such name); store errors. */
 PERSIST_EXPORT int persist_store_fd_del(struct persist_store *st, int64_t thread_id,
 					const char *name);

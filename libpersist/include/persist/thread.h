@@ -115,7 +115,16 @@ struct persist_spawn {
 	const char *stdout_path;  /* NULL: /dev/null; opened O_APPEND|O_CREAT 0600 */
 	const char *stderr_path;  /* NULL: /dev/null */
 	int new_session;          /* setsid(): its own session and process group */
+	/* fds of the thread passed to the child as 3, 4, ... in the manner of
+	 * systemd socket activation (sd_listen_fds(3)): LISTEN_FDS, LISTEN_PID
+	 * (the child's own pid) and LISTEN_FDNAMES are set in its environment
+	 * (replacing any LISTEN_* there), so a program written for it works
+	 * unchanged.  At most PERSIST_SPAWN_MAX_FDS. */
+	const int *fds;
+	const char *const *fd_names; /* NULL, or nfds names without ':' */
+	size_t nfds;
 };
+#define PERSIST_SPAWN_MAX_FDS 32
 
 /* The child is born with NEAR_OP_SPAWN (<near/proto.h>): it serves our
  * connection until its execve, and if it never gets there (a failed step,
