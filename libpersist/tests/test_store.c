@@ -23,6 +23,41 @@ static struct persist_thread_rec thread(struct persist_store *st, const char *so
 	return t;
 }
 
+/* A store written by a libpersist of schema 1 (named fds without their
+ * identity) is brought to schema 2 on open; its records stay, and a named
+ * fd kept without identity is never verifiable (type 0). */
+static void test_schema_upgrade_from_1(void **state)
+{
+	struct fixture *f = *state;
+	struct persist_thread_rec t = thread(f->st, "/run/u.sock");
+	struct persist_fd_rec *recs;
+	struct persist_store *st;
+	char err[256] = "", v[64];
+	size_t n;
+
+	assert_int_equal(persist_store_fd_put(f->st, t.id, "old", 7, "kept by 0.1"), 0);
+	persist_store_close(f->st);
+	f->st = NULL;
+	raw_query(f->path, "ALTER TABLE fds DROP COLUMN dev", v, sizeof v);
+	raw_query(f->path, "ALTER TABLE fds DROP COLUMN ino", v, sizeof v);
+	raw_query(f->path, "ALTER TABLE fds DROP COLUMN type", v, sizeof v);
+	raw_query(f->path, "PRAGMA user_version = 1", v, sizeof v);
+	raw_query(f->path, "SELECT count(*) FROM pragma_table_info('fds')", v, sizeof v);
+	assert_string_equal(v, "4");
+
+	assert_int_equal(persist_store_open(f->path, 0, &st, err, sizeof err), 0);
+	raw_query(f->path, "PRAGMA user_version", v, sizeof v);
+	assert_string_equal(v, "2");
+	assert_int_equal(persist_store_fd_list(st, t.id, &recs, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(recs[0].name, "old");
+	assert_int_equal(recs[0].fd, 7);
+	assert_int_equal(recs[0].type, 0);
+	persist_fd_recs_free(recs, n);
+	f->st = st;
+	persist_thread_rec_clear(&t);
+}
+
 static void test_schema_create_reopen(void **state)
 {
 	struct fixture *f = *state;
@@ -32,7 +67,7 @@ static void test_schema_create_reopen(void **state)
 	int fd;
 
 	raw_query(f->path, "PRAGMA user_version", v, sizeof v);
-	assert_string_equal(v, "1");
+	assert_string_equal(v, "2");
 	raw_query(f->path, "PRAGMA journal_mode", v, sizeof v);
 	assert_string_equal(v, "wal");
 	raw_query(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'", v, sizeof v);
@@ -425,6 +460,8 @@ static void test_proc_stat(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_schema_upgrade_from_1, fixture_setup,
+						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_schema_create_reopen, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_threads, fixture_setup, fixture_teardown),
