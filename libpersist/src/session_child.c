@@ -78,6 +78,26 @@ int persist__settle(struct persist_session *s, struct persist_child_rec *r, cons
 	return x < 0 ? x : 1;
 }
 
+struct birth {
+	struct persist_session *s;
+	int64_t id;
+};
+
+/* The child exists and has not exec'd: its identity goes into the intent
+ * before the execve (the crash point between is run:after-born). */
+static int born(void *arg, int pid)
+{
+	struct birth *b = arg;
+	unsigned long long start;
+	int r = persist_proc_starttime(pid, &start);
+
+	if (r == 0)
+		r = persist_store_born(b->s->st, b->id, pid, start);
+	if (r == 0)
+		persist__crash_point("run:after-born");
+	return r;
+}
+
 static int name_ok(const char *name)
 {
 	return !name || (*name && !(*name >= '0' && *name <= '9'));
@@ -89,6 +109,7 @@ PERSIST_EXPORT int persist_session_run(struct persist_session *s, const char *na
 {
 	char out[PATH_MAX + 48], err[PATH_MAX + 48], spawn_why[512] = "";
 	int fds[PERSIST_SPAWN_MAX_FDS];
+	struct birth bb;
 	struct persist_spawn use;
 	unsigned long long start;
 	int64_t cid = 0;
@@ -132,6 +153,10 @@ PERSIST_EXPORT int persist_session_run(struct persist_session *s, const char *na
 	persist__crash_point("run:after-intent");
 
 	use = *sp;
+	bb.s = s;
+	bb.id = cid;
+	use.born = born;
+	use.born_arg = &bb;
 	if (use.nfds && !use.fds) {
 		/* Kept fds by name, each proven to be its file first. */
 		if (use.nfds > PERSIST_SPAWN_MAX_FDS || !use.fd_names) {

@@ -374,6 +374,8 @@ PERSIST_EXPORT int persist_spawn(struct persist_thread *t, const struct persist_
 		goto out;
 	}
 	r = birth(sys, s, base, &l, pid, tmp, &step);
+	if (r == 0 && s->born && (r = s->born(s->born_arg, *pid)) != 0)
+		step = "recording the child";
 	if (r == 0 && s->nfds)
 		r = then_pass(t, s, base, &l, tmp, *pid, &step);
 	if (r == 0) {

@@ -62,9 +62,13 @@ static const char schema_v1[] =
 	" description TEXT,"
 	" PRIMARY KEY (thread_id, name)) WITHOUT ROWID;";
 
-/* Version 2: a named fd's identity (docs/design.md, re-acquiring by
+/* Version 2: an intent's child before its execve, and a named fd's identity (docs/design.md, re-acquiring by
  * identity): NULL for a record kept without one. */
 static const char schema_v2[] =
+	/* The child of an intent once it exists, before its execve (pid and
+	 * start time): recovery then finds it by identity, not by argv. */
+	"ALTER TABLE children ADD COLUMN born_pid INTEGER;"
+	"ALTER TABLE children ADD COLUMN born_start INTEGER;"
 	"ALTER TABLE fds ADD COLUMN dev INTEGER;"
 	"ALTER TABLE fds ADD COLUMN ino INTEGER;"
 	"ALTER TABLE fds ADD COLUMN type INTEGER;";
@@ -90,6 +94,8 @@ static const char *const sql[ST_COUNT] = {
 	[ST_CHILD_STARTED] =
 		"UPDATE children SET pid = ?2, starttime = ?3, state = 'running', started = ?4"
 		" WHERE id = ?1 AND state = 'intent'",
+	[ST_CHILD_BORN] =
+		"UPDATE children SET born_pid = ?2, born_start = ?3 WHERE id = ?1 AND state = 'intent'",
 	[ST_CHILD_ENDED] =
 		"UPDATE children SET state = ?2, exit_code = ?3, signal = ?4, ended = ?5"
 		" WHERE id = ?1 AND state = 'running'",

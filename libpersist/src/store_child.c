@@ -204,6 +204,29 @@ static int why_not(struct persist_store *st, int64_t id, const char *want, int p
 	return r;
 }
 
+PERSIST_EXPORT int persist_store_born(struct persist_store *st, int64_t child_id, int pid,
+				      unsigned long long starttime)
+{
+	sqlite3_stmt *s;
+	int r = 0, rc;
+
+	if (pid <= 0)
+		return persist__fail(st, -EINVAL, "a born child needs a pid");
+	if (!(s = persist__stmt(st, ST_CHILD_BORN, &r)))
+		return r;
+	rc = sqlite3_bind_int64(s, 1, child_id);
+	rc = rc ? rc : sqlite3_bind_int(s, 2, pid);
+	rc = rc ? rc : sqlite3_bind_int64(s, 3, (sqlite3_int64)starttime);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return persist__sqlerr(st, rc, "record birth");
+	if (sqlite3_changes(st->db) == 1)
+		return 0;
+	return persist__fail(st, -EINVAL, "child %lld is not an intent", (long long)child_id);
+}
+
 PERSIST_EXPORT int persist_store_started(struct persist_store *st, int64_t child_id, int pid,
 					 unsigned long long starttime)
 {

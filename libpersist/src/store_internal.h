@@ -23,6 +23,7 @@ enum persist__stmt {
 	ST_CHILD_GET,
 	ST_CHILD_FIND,
 	ST_CHILD_FIND_ANY,
+	ST_CHILD_BORN,
 	ST_FD_PUT,
 	ST_FD_ADD,
 	ST_FD_DEL,

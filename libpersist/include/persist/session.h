@@ -34,7 +34,7 @@
  * own process when it reaches POINT (tests of the guarantee):
  * open:after-lock, open:after-connect, open:after-record-thread,
  * recover:after-collect, recover:after-record, run:before-intent,
- * run:after-intent, run:after-spawn, wait:after-wnowait, wait:after-record,
+ * run:after-intent, run:after-born, run:after-spawn, wait:after-wnowait, wait:after-record,
  * kill:after-signal, stop:after-term, stop:after-wnowait,
  * stop:after-record. */
 #ifndef PERSIST_SESSION_H

@@ -150,6 +150,14 @@ PERSIST_EXPORT int persist_store_intent(struct persist_store *st, int64_t thread
 					const char *name, const char *const *argv,
 					const char *cwd, int64_t *child_id);
 
+/* The child of intent child_id exists (pid, start time) and has not yet
+ * called execve: recorded before the execve, so that recovery knows it by
+ * identity.  If it never execs, the thread reaps it itself (NEAR_OP_SPAWN)
+ * and recovery finds the pid gone: the intent is lost, never started.
+ * Returns: 0; -EINVAL (pid <= 0, or not an intent); store errors. */
+PERSIST_EXPORT int persist_store_born(struct persist_store *st, int64_t child_id, int pid,
+				      unsigned long long starttime);
+
 /* The spawn of child_id happened: record its pid and start time, state
  * running.  Recording the same pid and start time again is a no-op, so a
  * controller may retry after a crash that hid whether the commit happened.

@@ -123,6 +123,11 @@ struct persist_spawn {
 	const int *fds;
 	const char *const *fd_names; /* NULL, or nfds names without ':' */
 	size_t nfds;
+	/* Called (if set) once the child exists and before its execve, with
+	 * its pid: a non-zero return ends the spawn with that error (the
+	 * child is reaped by the thread).  What a crash-safe caller records. */
+	int (*born)(void *arg, int pid);
+	void *born_arg;
 };
 #define PERSIST_SPAWN_MAX_FDS 32
 
