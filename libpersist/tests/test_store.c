@@ -38,12 +38,17 @@ static void test_schema_upgrade_from_1(void **state)
 	assert_int_equal(persist_store_fd_put(f->st, t.id, "old", 7, "kept by 0.1"), 0);
 	persist_store_close(f->st);
 	f->st = NULL;
+	raw_query(f->path, "ALTER TABLE children DROP COLUMN born_pid", v, sizeof v);
+	raw_query(f->path, "ALTER TABLE children DROP COLUMN born_start", v, sizeof v);
 	raw_query(f->path, "ALTER TABLE fds DROP COLUMN dev", v, sizeof v);
 	raw_query(f->path, "ALTER TABLE fds DROP COLUMN ino", v, sizeof v);
 	raw_query(f->path, "ALTER TABLE fds DROP COLUMN type", v, sizeof v);
 	raw_query(f->path, "PRAGMA user_version = 1", v, sizeof v);
 	raw_query(f->path, "SELECT count(*) FROM pragma_table_info('fds')", v, sizeof v);
 	assert_string_equal(v, "4");
+	raw_query(f->path, "SELECT count(*) FROM pragma_table_info('children')"
+		  " WHERE name LIKE 'born%'", v, sizeof v);
+	assert_string_equal(v, "0");
 
 	assert_int_equal(persist_store_open(f->path, 0, &st, err, sizeof err), 0);
 	raw_query(f->path, "PRAGMA user_version", v, sizeof v);
