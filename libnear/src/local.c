@@ -75,6 +75,7 @@ static const struct near_sysif_ops local_ops = {
 NEAR_EXPORT struct near_sysif *near_local_sysif_init(struct near_local_sysif *l)
 {
 	l->base.ops = &local_ops;
+	l->base.failed = 0; /* and it stays 0: nothing here can fail to carry */
 	l->head = 0;
 	l->count = 0;
 	return &l->base;

@@ -95,7 +95,53 @@ static void local_sysif(void **state)
 	assert_string_equal(src, "payload");
 	assert_int_equal(s->ops->syscall(s, near_request_set(&req, NEAR_OP_READ_MEM, 0, 0, 0, 0, 0, 0)),
 			 -ENOSYS);
+	/* Errors here are the syscalls' own: the local sysif never fails. */
+	assert_int_equal(near_sysif_syscall(s, __NR_close, -1, 0, 0, 0, 0, 0), -EBADF);
+	assert_int_equal(near_sysif_failed(s), 0);
 	s->ops->close(s);
+}
+
+/* A sysif whose transport dies after `alive` calls, to show what the
+ * failure field means to a caller. */
+struct dying {
+	struct near_sysif base;
+	int alive;
+};
+
+static int64_t dying_syscall(struct near_sysif *s, const struct near_request *r)
+{
+	struct dying *d = (struct dying *)s;
+
+	if (d->alive-- > 0)
+		return near_syscall6(r->nr, r->args[0], r->args[1], r->args[2],
+				     r->args[3], r->args[4], r->args[5]);
+	/* The transport's own failure, in the same channel as results. */
+	return near_sysif_fail(s, d->alive == -1 ? -ECONNRESET : -ENOTCONN);
+}
+
+static const struct near_sysif_ops dying_ops = { .syscall = dying_syscall };
+
+static void failure_is_told_apart(void **state)
+{
+	struct dying d = { { &dying_ops, 0 }, 1 };
+	struct near_sysif *s = &d.base;
+
+	(void)state;
+	/* recv(2) itself can answer -ECONNRESET: only the field tells. */
+	assert_int_equal(near_sysif_syscall(s, __NR_close, -1, 0, 0, 0, 0, 0), -EBADF);
+	assert_int_equal(near_sysif_failed(s), 0);
+	assert_int_equal(near_sysif_syscall(s, __NR_close, -1, 0, 0, 0, 0, 0), -ECONNRESET);
+	assert_int_equal(near_sysif_failed(s), -ECONNRESET);
+	/* The latest failure is kept: the next call's request was not sent. */
+	assert_int_equal(near_sysif_syscall(s, __NR_getpid, 0, 0, 0, 0, 0, 0), -ENOTCONN);
+	assert_int_equal(near_sysif_failed(s), -ENOTCONN);
+	near_sysif_reset(s);
+	assert_int_equal(near_sysif_failed(s), 0);
+	/* Sticky: a success after a failure does not clear it. */
+	d.alive = 1;
+	assert_int_equal(near_sysif_fail(s, -EBUSY), -EBUSY);
+	assert_int_equal(near_sysif_syscall(s, __NR_getpid, 0, 0, 0, 0, 0, 0), getpid());
+	assert_int_equal(near_sysif_failed(s), -EBUSY);
 }
 
 static void near_types(void **state)
@@ -116,6 +162,7 @@ int main(void)
 		cmocka_unit_test(raw_syscalls),
 		cmocka_unit_test(clone_vm_child),
 		cmocka_unit_test(local_sysif),
+		cmocka_unit_test(failure_is_told_apart),
 		cmocka_unit_test(near_types),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

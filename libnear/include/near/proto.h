@@ -61,6 +61,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <asm/unistd.h>
 #include <near/export.h>
 
 #ifdef __cplusplus
@@ -132,6 +133,20 @@ near_request_set(struct near_request *req, int64_t nr, int64_t a, int64_t b,
 	req->args[4] = e;
 	req->args[5] = f;
 	return req;
+}
+
+/* Does syscall nr, when it succeeds, end the server's side of the
+ * connection?  exit and exit_group end the serving thread or process, and
+ * execve and execveat replace the program; none of them answers.  Both
+ * ends follow this rule: the server sends the answers it owes before
+ * running one, and the controller takes a hangup right after one as its
+ * success (result 0) rather than as a lost answer.  Inline and libc-free,
+ * for the server loop.
+ * Returns: 1 if so, else 0. */
+static inline int near_ends_connection(int64_t nr)
+{
+	return nr == __NR_exit || nr == __NR_exit_group || nr == __NR_execve ||
+	       nr == __NR_execveat;
 }
 
 #ifdef __cplusplus
