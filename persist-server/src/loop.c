@@ -135,14 +135,6 @@ static int read_mem(struct pserver *s, uint64_t addr, uint64_t len)
 	return push(s, err ? err : (int64_t)len);
 }
 
-/* Syscalls after which the server may never answer again: send what is owed
- * first, so a pipelined "write; exit" still gets the write's answer. */
-static int ends_server(int64_t nr)
-{
-	return nr == __NR_exit || nr == __NR_exit_group || nr == __NR_execve ||
-	       nr == __NR_execveat;
-}
-
 /* NEAR_OP_FORK: a child of the server that serves fd alone.  In the child
  * this returns FORKED, which unwinds to pserver_run: the rest of the
  * parent's batch is the parent's business, and the child's copies of the
@@ -375,7 +367,10 @@ static int run_one(struct pserver *s, const struct near_request *q, unsigned *of
 		return push(s, -ENOSYS);
 	if (s->spawned && (q->nr == __NR_exit || q->nr == __NR_exit_group))
 		return SPAWN_END; /* the server reaps us and answers */
-	if (ends_server(q->nr) && (r = flush(s)) < 0)
+	/* The server may never answer again after it (<near/proto.h>): send
+	 * what is owed first, so a pipelined "write; exit" still gets the
+	 * write's answer. */
+	if (near_ends_connection(q->nr) && (r = flush(s)) < 0)
 		return r;
 	return push(s, sys_executor6(q->nr, q->args[0], q->args[1], q->args[2],
 				     q->args[3], q->args[4], q->args[5]));
