@@ -21,7 +21,6 @@ TRANSPORT_EXPORT int transport_attach(int fd, int timeout_ms,
 				      size_t whylen)
 {
 	struct transport_conn *c = calloc(1, sizeof *c);
-	size_t got = 0;
 	int r;
 
 	if (why && whylen)
@@ -33,28 +32,14 @@ TRANSPORT_EXPORT int transport_attach(int fd, int timeout_ms,
 	c->fd = fd;
 	c->timeout_ms = timeout_ms;
 	RB_INIT(&c->blocks);
-	while (got < sizeof c->hello) {
-		long n;
-		r = transport__poll(c, POLLIN);
-		if (r < 0) {
-			say(why, whylen, "no hello from the server%s: %s", "", r);
-			goto fail;
-		}
-		n = near_syscall6(__NR_recvfrom, fd, (long)((char *)&c->hello + got),
-				  (long)(sizeof c->hello - got), MSG_DONTWAIT, 0, 0);
-		if (n == 0) {
-			r = -ECONNRESET;
-			say(why, whylen, "the server closed the connection before its hello%s (%s)", "", r);
-			goto fail;
-		}
-		if (n == -EAGAIN || n == -EINTR)
-			continue;
-		if (n < 0) {
-			r = (int)n;
-			say(why, whylen, "reading the hello%s: %s", "", r);
-			goto fail;
-		}
-		got += (size_t)n;
+	r = transport__read_exact(c, &c->hello, sizeof c->hello);
+	if (r == -ECONNRESET) {
+		say(why, whylen, "the server closed the connection before its hello%s (%s)", "", r);
+		goto fail;
+	}
+	if (r < 0) {
+		say(why, whylen, "no hello from the server%s: %s", "", r);
+		goto fail;
 	}
 	r = near_hello_check(&c->hello, why, whylen);
 	if (r < 0)

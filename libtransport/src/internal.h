@@ -6,6 +6,8 @@
 #include <poll.h>
 #include <stdint.h>
 #include <bsd/sys/tree.h>
+#include <errno.h>
+#include <near/io.h>
 #include <near/syscall.h>
 #include <transport/conn.h>
 #include <transport/mem.h>
@@ -72,6 +74,15 @@ void transport__break(struct transport_conn *c, int err);
 /* Send what is queued without reading any answer: for calls whose answer
  * is not a plain result (an fd attached, a hello) and is read by them. */
 int transport__send_only(struct transport_conn *c);
+/* Read exactly len bytes of an answer, each wait bounded by the
+ * connection's deadline.  Returns: 0; -ECONNRESET at end of file (the
+ * connection's word for it); -ETIMEDOUT; another -errno. */
+static inline int transport__read_exact(struct transport_conn *c, void *buf, size_t len)
+{
+	int r = near_read_exact(c->fd, buf, len, c->timeout_ms);
+
+	return r == -EPIPE ? -ECONNRESET : r;
+}
 
 /* alloc.c: after an execve the old arenas no longer exist. */
 void transport__forget_memory(struct transport_conn *c);

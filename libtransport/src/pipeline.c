@@ -17,13 +17,6 @@ static struct transport__pending *at(struct transport_conn *c, unsigned i)
 	return &c->q[c->q_head + i];
 }
 
-/* The syscalls after which a hangup is the expected outcome. */
-static int hangup_is_success(int64_t nr)
-{
-	return nr == __NR_exit || nr == __NR_exit_group || nr == __NR_execve ||
-	       nr == __NR_execveat;
-}
-
 /* The connection ended with err: settle every outstanding request. */
 void transport__break(struct transport_conn *c, int err)
 {
@@ -37,7 +30,9 @@ void transport__break(struct transport_conn *c, int err)
 			continue;
 		if (p->state == PENDING_SENDING) {
 			p->result = -ENOTCONN; /* never fully sent: never ran */
-		} else if (first && err == -ECONNRESET && hangup_is_success(p->req.nr)) {
+		} else if (first && err == -ECONNRESET && near_ends_connection(p->req.nr)) {
+			/* A hangup is what such a syscall does when it
+			 * succeeds (<near/proto.h>). */
 			p->result = 0;
 			p->state = PENDING_DONE;
 			first = 0;

@@ -7,29 +7,6 @@
 #include <asm/unistd.h>
 #include "internal.h"
 
-/* Wait for and read exactly len bytes (blocking, with the deadline). */
-static int read_exact(struct transport_conn *c, void *buf, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		long n;
-		int r = transport__poll(c, POLLIN);
-		if (r < 0)
-			return r;
-		n = near_syscall6(__NR_recvfrom, c->fd, (long)((char *)buf + got),
-				  (long)(len - got), MSG_DONTWAIT, 0, 0);
-		if (n == 0)
-			return -ECONNRESET;
-		if (n == -EAGAIN || n == -EINTR)
-			continue;
-		if (n < 0)
-			return (int)n;
-		got += (size_t)n;
-	}
-	return 0;
-}
-
 static int send_request(struct transport_conn *c, const struct near_request *req)
 {
 	int r;
@@ -83,7 +60,7 @@ TRANSPORT_EXPORT int transport_take_fd(struct transport_conn *c, int remote_fd,
 		    cm->cmsg_len >= CMSG_LEN(sizeof(int)))
 			memcpy(&fd, CMSG_DATA(cm), sizeof fd);
 	if (n < (long)sizeof res) {
-		r = read_exact(c, (char *)&res + n, sizeof res - (size_t)n);
+		r = transport__read_exact(c, (char *)&res + n, sizeof res - (size_t)n);
 		if (r < 0) {
 			if (fd >= 0)
 				near_syscall1(__NR_close, fd);
@@ -127,7 +104,7 @@ TRANSPORT_EXPORT int transport_exec(struct transport_conn *c,
 		return r;
 	/* execve never returns a value with the magic's bit pattern: the
 	 * first 8 bytes say whether this is a failure or a new hello. */
-	r = read_exact(c, &h, 8);
+	r = transport__read_exact(c, &h, 8);
 	if (r < 0) {
 		transport__break(c, r);
 		return r;
@@ -137,7 +114,7 @@ TRANSPORT_EXPORT int transport_exec(struct transport_conn *c,
 		transport__traced(c, req, *result);
 		return 0;
 	}
-	r = read_exact(c, (char *)&h + 8, sizeof h - 8);
+	r = transport__read_exact(c, (char *)&h + 8, sizeof h - 8);
 	if (r == 0)
 		r = near_hello_check(&h, NULL, 0);
 	if (r < 0) {

@@ -126,6 +126,81 @@ static void server_killed_mid_call(void **state)
 	peer_stop(&p);
 }
 
+/* Through the sysif: a syscall's own -ECONNRESET and the connection's
+ * are the same number, and only near_sysif_failed tells them apart. */
+static void sysif_tells_transport_failure(void **state)
+{
+	struct peer p;
+	struct near_sysif *s;
+	uint64_t mem;
+	int sv[2], status;
+	char b[8];
+	pid_t killer;
+
+	(void)state;
+	assert_int_equal(peer_start(&p, PEER_FORK), 0);
+	s = transport_sysif(p.c);
+	assert_int_equal(near_sysif_failed(s), 0);
+	assert_int_equal(near_sysif_syscall(s, __NR_close, -1, 0, 0, 0, 0, 0), -EBADF);
+	assert_int_equal(near_sysif_failed(s), 0);
+	/* A bad address is the server's answer, not a failure. */
+	assert_int_equal(s->ops->read_mem(s, b, 8, sizeof b), -EFAULT);
+	assert_int_equal(near_sysif_failed(s), 0);
+	/* A socket in the server whose peer closed with unread data: its
+	 * recv answers -ECONNRESET, and the connection is fine. */
+	assert_int_equal(transport_alloc(p.c, 64, &mem), 0);
+	assert_int_equal(near_sysif_syscall(s, __NR_socketpair, AF_UNIX, SOCK_STREAM, 0,
+					    (int64_t)mem, 0, 0), 0);
+	assert_int_equal(s->ops->read_mem(s, sv, mem, sizeof sv), 0);
+	assert_int_equal(near_sysif_syscall(s, __NR_write, sv[0], (int64_t)mem, 1, 0, 0, 0), 1);
+	assert_int_equal(near_sysif_syscall(s, __NR_close, sv[1], 0, 0, 0, 0, 0), 0);
+	assert_int_equal(near_sysif_syscall(s, __NR_recvfrom, sv[0], (int64_t)mem, 1,
+					    MSG_DONTWAIT, 0, 0), -ECONNRESET);
+	assert_int_equal(near_sysif_failed(s), 0);
+	assert_int_equal(near_sysif_syscall(s, __NR_close, sv[0], 0, 0, 0, 0, 0), 0);
+	/* The server dies while a syscall runs: sent, and no answer. */
+	killer = fork();
+	assert_true(killer >= 0);
+	if (killer == 0) {
+		usleep(100 * 1000);
+		kill(p.pid, SIGKILL);
+		_exit(0);
+	}
+	assert_int_equal(near_sysif_syscall(s, __NR_pause, 0, 0, 0, 0, 0, 0), -ECONNRESET);
+	assert_int_equal(near_sysif_failed(s), -ECONNRESET);
+	assert_int_equal(waitpid(killer, &status, 0), killer);
+	/* From now on nothing is sent; the field names each call's fate. */
+	assert_int_equal(near_sysif_syscall(s, __NR_close, -1, 0, 0, 0, 0, 0), -ENOTCONN);
+	assert_int_equal(near_sysif_failed(s), -ENOTCONN);
+	near_sysif_reset(s);
+	assert_int_equal(near_sysif_failed(s), 0);
+	assert_true(s->ops->write_mem(s, mem, b, sizeof b) < 0);
+	assert_true(near_sysif_failed(s) < 0);
+	near_sysif_reset(s);
+	assert_int_equal(s->ops->submit(s, &(struct near_request){ __NR_getpid, { 0 } }), -ENOTCONN);
+	assert_int_equal(near_sysif_failed(s), -ENOTCONN);
+	peer_stop(&p);
+}
+
+/* exit_group's hangup is its success through the sysif too. */
+static void sysif_exit_is_no_failure(void **state)
+{
+	struct peer p;
+	struct near_sysif *s;
+	int status;
+
+	(void)state;
+	assert_int_equal(peer_start(&p, PEER_FORK), 0);
+	s = transport_sysif(p.c);
+	assert_int_equal(near_sysif_syscall(s, __NR_exit_group, 3, 0, 0, 0, 0, 0), 0);
+	assert_int_equal(near_sysif_failed(s), 0);
+	assert_int_equal(near_sysif_syscall(s, __NR_getpid, 0, 0, 0, 0, 0, 0), -ENOTCONN);
+	assert_int_equal(near_sysif_failed(s), -ENOTCONN);
+	status = peer_stop(&p);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 3);
+}
+
 static void deadlines(void **state)
 {
 	struct transport_conn *c;
@@ -196,6 +271,8 @@ int main(void)
 		cmocka_unit_test(non_blocking),
 		cmocka_unit_test(end_of_connection),
 		cmocka_unit_test(server_killed_mid_call),
+		cmocka_unit_test(sysif_tells_transport_failure),
+		cmocka_unit_test(sysif_exit_is_no_failure),
 		cmocka_unit_test(deadlines),
 		cmocka_unit_test(tracing),
 	};

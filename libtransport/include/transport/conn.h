@@ -63,7 +63,15 @@ TRANSPORT_EXPORT void transport_close(struct transport_conn *c);
 /* Returns: the server's hello. */
 TRANSPORT_EXPORT const struct near_hello *transport_hello(const struct transport_conn *c);
 
-/* Returns: the connection's libnear sysif, valid until transport_close. */
+/* The connection's libnear sysif.  Its syscall operation returns the
+ * syscall's result or, when the connection failed, transport_call's error;
+ * every such failure (and every failed submit, wait or memory copy other
+ * than -EFAULT) is recorded, so near_sysif_failed() is < 0 exactly when a
+ * result may be the transport's: -ENOTCONN (not sent, did not run),
+ * -ECONNRESET (sent, no answer: may have run), -ETIMEDOUT, -EBUSY or
+ * -ENOMEM (refused before sending).  A hangup after exit, exit_group,
+ * execve or execveat is their success, not a failure.
+ * Returns: the sysif, valid until transport_close. */
 TRANSPORT_EXPORT struct near_sysif *transport_sysif(struct transport_conn *c);
 
 /* Run one syscall and wait for its answer.
