@@ -43,13 +43,24 @@ HANDLE_EXPORT int handle_child_waitid(struct handle_child *c, const struct handl
 		return -ECHILD;
 	info = handle__ptrarg(&call, infop, sizeof(siginfo_t));
 	r = handle__run(&call, __NR_waitid, P_PID, c->pid, info, options, 0, 0);
+	/* A transport failure is no answer of waitid's: the child may or may
+	 * not have been reaped, and reaped stays as it was (see child.h). */
 	if (r < 0 || (options & WNOWAIT) || !(options & WEXITED))
 		return (int)r;
-	/* Only a reported exit reaps; WNOHANG with nothing to say leaves 0. */
-	if (handle_ptr_read(infop, c->parent, offsetof(siginfo_t, si_pid), &pid, sizeof pid) == 0 &&
-	    pid == c->pid)
+	/* Only a reported exit reaps; WNOHANG with nothing to say leaves 0.
+	 * Without infop only a wait that could not return empty-handed
+	 * says so. */
+	if (!infop) {
+		if (!(options & WNOHANG))
+			c->reaped = 1;
+		return 0;
+	}
+	r = handle_ptr_read(infop, c->parent, offsetof(siginfo_t, si_pid), &pid, sizeof pid);
+	if (r < 0)
+		return (int)r; /* the wait ran, but what it said is out of reach */
+	if (pid == c->pid)
 		c->reaped = 1;
-	return (int)r;
+	return 0;
 }
 
 HANDLE_EXPORT int handle_child_signal(struct handle_child *c, int sig)

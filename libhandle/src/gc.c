@@ -6,18 +6,11 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <near/dirent.h>
 #include "internal.h"
 
 #define GC_MIN 256
 #define GC_CHUNK 4096
-
-struct dirent64 {
-	uint64_t ino;
-	int64_t off;
-	unsigned short reclen;
-	unsigned char type;
-	char name[];
-};
 
 static int owned(struct handle_fd_table *t, int fd)
 {
@@ -40,29 +33,31 @@ static int parse_fd(const char *s)
 	return (int)v;
 }
 
-/* Close the unowned fds listed in one getdents64 chunk. */
+/* Close the unowned fds listed in one getdents64 chunk.  Returns: how
+ * many were closed; -EIO for a malformed listing; the transport's error
+ * if the connection failed (the sweep stops: what is left is unknown). */
 static int sweep(struct handle_task *t, const char *buf, long n, int dirfd)
 {
-	int closed = 0;
-	long off = 0;
+	struct near_dirent_walk w;
+	struct near_dirent d;
+	int closed = 0, r;
 
-	while (off < n) {
-		const struct dirent64 *d = (const void *)(buf + off);
-		size_t head = offsetof(struct dirent64, name);
-		int fd;
+	/* The listing may come from another process: the walk bounds every
+	 * record. */
+	near_dirent_walk_init(&w, buf, (size_t)n);
+	while ((r = near_dirent_next(&w, &d)) == 1) {
+		int fd = parse_fd(d.name);
+		long c;
 
-		/* The listing may come from another process: bound every record. */
-		if ((size_t)(n - off) <= head || d->reclen <= head || d->reclen > n - off ||
-		    !memchr(d->name, 0, d->reclen - head))
-			return -EIO;
-		fd = parse_fd(d->name);
-		off += d->reclen;
 		if (fd < 0 || fd == dirfd || owned(t->files_, fd))
 			continue;
-		if (handle__sys(t, __NR_close, fd, 0, 0, 0) == 0)
+		c = handle__sys(t, __NR_close, fd, 0, 0, 0);
+		if (c == 0)
 			closed++;
+		else if (handle__transport_failed(t, c))
+			return (int)c; /* not a refusal to skip: the task is out of reach */
 	}
-	return closed;
+	return r < 0 ? r : closed;
 }
 
 static int gc(struct handle_task *t, const struct handle_ptr *scratch, char *dents)

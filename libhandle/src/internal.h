@@ -75,19 +75,37 @@ long handle__ptrarg(struct handle__call *c, const struct handle_ptr *p, size_t n
  * Returns: 0, or r when it is an error. */
 long handle__adopt(struct handle__call *c, long r, struct handle_fd *out);
 
+/* r, a result from t's sysif, or the sysif's own failure: a negative r
+ * while the sysif has failed may be the transport's error rather than the
+ * syscall's, and is reported as the transport's (near_sysif_failed). */
+static inline long handle__checked(const struct handle_task *t, long r)
+{
+	int f = near_sysif_failed(t->sysif);
+
+	return r < 0 && f < 0 ? f : r;
+}
+
+/* Did the call that just gave r fail in the transport rather than in the
+ * task?  Returns: that -errno, or 0 if r is the task's own answer. */
+static inline int handle__transport_failed(const struct handle_task *t, long r)
+{
+	return r < 0 ? near_sysif_failed(t->sysif) : 0;
+}
+
 static inline long handle__run(struct handle__call *c, long nr, long a, long b,
 			       long d, long e, long f, long g)
 {
 	if (c->err)
 		return c->err;
-	return near_sysif_syscall(c->task->sysif, nr, a, b, d, e, f, g);
+	return handle__checked(c->task, near_sysif_syscall(c->task->sysif, nr, a, b,
+							   d, e, f, g));
 }
 
 /* A syscall in t, outside the wrapper machinery. */
 static inline long handle__sys(struct handle_task *t, long nr, long a, long b, long d,
 			       long e)
 {
-	return near_sysif_syscall(t->sysif, nr, a, b, d, e, 0, 0);
+	return handle__checked(t, near_sysif_syscall(t->sysif, nr, a, b, d, e, 0, 0));
 }
 
 /* The shapes most wrappers share (call.c):

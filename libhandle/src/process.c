@@ -33,8 +33,8 @@ HANDLE_EXPORT long handle_setpgid(struct handle_task *t, int pid, int pgid)
 HANDLE_EXPORT long handle_prctl(struct handle_task *t, int option, unsigned long a2,
 				unsigned long a3, unsigned long a4, unsigned long a5)
 {
-	return near_sysif_syscall(t->sysif, __NR_prctl, option, (long)a2, (long)a3, (long)a4,
-				  (long)a5, 0);
+	return handle__checked(t, near_sysif_syscall(t->sysif, __NR_prctl, option, (long)a2,
+						     (long)a3, (long)a4, (long)a5, 0));
 }
 
 HANDLE_EXPORT long handle_kill(struct handle_task *t, int pid, int sig)

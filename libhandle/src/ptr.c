@@ -75,7 +75,7 @@ HANDLE_EXPORT int handle_ptr_read(const struct handle_ptr *p, struct handle_task
 	uint64_t a;
 	int r = range(p, t, off, len, &a);
 
-	return r < 0 ? r : t->sysif->ops->read_mem(t->sysif, dst, a, len);
+	return r < 0 ? r : (int)handle__checked(t, t->sysif->ops->read_mem(t->sysif, dst, a, len));
 }
 
 HANDLE_EXPORT int handle_ptr_write(const struct handle_ptr *p, struct handle_task *t,
@@ -84,5 +84,5 @@ HANDLE_EXPORT int handle_ptr_write(const struct handle_ptr *p, struct handle_tas
 	uint64_t a;
 	int r = range(p, t, off, len, &a);
 
-	return r < 0 ? r : t->sysif->ops->write_mem(t->sysif, a, src, len);
+	return r < 0 ? r : (int)handle__checked(t, t->sysif->ops->write_mem(t->sysif, a, src, len));
 }

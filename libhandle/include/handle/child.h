@@ -32,14 +32,22 @@ HANDLE_EXPORT int handle_child_init(struct handle_child *c, struct handle_task *
  * memory for a siginfo_t (128 bytes).  With WEXITED and without WNOWAIT a
  * reported exit reaps the child: later waits return -ECHILD and signals
  * -ESRCH, since the pid is free for reuse.
+ * infop may be NULL; then only a wait without WNOHANG marks the child
+ * reaped.
  * Returns: 0 (with WNOHANG and nothing to report, si_pid is 0); -ECHILD;
- * -EXDEV/-EFAULT for a bad infop; waitid's -errno. */
+ * -EXDEV/-EFAULT for a bad infop; waitid's -errno; a transport error when
+ * the parent's sysif failed (near_sysif_failed(c->parent->sysif) < 0):
+ * then nothing is known of the wait (unless -ENOTCONN: it did not run),
+ * and a wait that may have reaped the child does not mark it reaped, so
+ * do not trust the pid to be the child's: signal through the pidfd. */
 HANDLE_EXPORT int handle_child_waitid(struct handle_child *c, const struct handle_ptr *infop,
 				      int options);
 
 /* Send sig through the pidfd (pidfd_send_signal, no pid reuse race), or
  * without a pidfd through kill in the parent.
- * Returns: 0; -ESRCH once reaped or gone; the syscall's -errno. */
+ * Returns: 0; -ESRCH once reaped or gone; the syscall's -errno; through
+ * kill, a transport error when the parent's sysif failed
+ * (near_sysif_failed < 0: the signal may or may not have been sent). */
 HANDLE_EXPORT int handle_child_signal(struct handle_child *c, int sig);
 
 /* Close the controller's pidfd; the child is not touched.  Returns: nothing. */

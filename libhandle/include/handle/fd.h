@@ -41,13 +41,20 @@ HANDLE_EXPORT int handle_fd_move(struct handle_fd *out, struct handle_fd *src,
 				 struct handle_task *t);
 
 /* Close the fd through the task's sysif and invalidate the handle.
- * Returns: 0; -EBUSY if other handles own the fd (nothing happens); else
- * close's result (the handle is invalid even then: Linux frees the number
- * whatever close reports). */
+ * Returns: 0; -EBUSY if other handles own the fd (nothing happens); a
+ * transport error when the sysif failed (near_sysif_failed(task->sysif) <
+ * 0, e.g. -ENOTCONN: the close was not sent, the fd is still open;
+ * -ECONNRESET: it may or may not have run): the fd is NOT known closed,
+ * yet the handle is invalid and nothing owns the number, so a
+ * handle_fd_table_gc that reaches the table closes it if it is open; else
+ * close's own -errno (the fd is closed even then: Linux frees the number
+ * whatever close reports; the handle is invalid). */
 HANDLE_EXPORT int handle_fd_close(struct handle_fd *fd);
 
 /* Drop the handle; the fd is closed when this was its last handle.
- * Returns: 0, or close's -errno (the handle is invalid either way). */
+ * Returns: 0; close's -errno; or a transport error, as for
+ * handle_fd_close (the fd is then not known closed).  The handle is
+ * invalid in every case. */
 HANDLE_EXPORT int handle_fd_invalidate(struct handle_fd *fd);
 
 /* Returns: 1 if the handle is valid, else 0. */
@@ -67,7 +74,11 @@ HANDLE_EXPORT int handle_fd_far(const struct handle_fd *fd, struct far_fd *out);
  * space.  Fds the kernel refuses to close (-EBADF: a race, or a tool such as
  * valgrind guarding its own) are skipped.
  * Returns: the number of fds closed; -EFAULT/-EXDEV for a bad scratch,
- * -EXDEV for NULL scratch in a remote task; -errno from the syscalls. */
+ * -EXDEV for NULL scratch in a remote task; -EIO for a malformed listing;
+ * -errno from the syscalls; a transport error when the sysif failed
+ * (near_sysif_failed(t->sysif) < 0): the sweep stops there, some unowned
+ * fds may be closed and others not, and a failed close is never counted
+ * nor mistaken for the kernel's refusal. */
 HANDLE_EXPORT int handle_fd_table_gc(struct handle_task *t, const struct handle_ptr *scratch);
 
 /* unshare(CLONE_FILES) in t, then close every fd of the new table that none
@@ -75,7 +86,10 @@ HANDLE_EXPORT int handle_fd_table_gc(struct handle_task *t, const struct handle_
  * a new table record holding its handles; other tasks keep the old one.
  * Returns: 0; -errno from unshare (nothing changed) or close_range (the
  * table is t's own, but may hold unowned fds: run handle_fd_table_gc);
- * -ENOMEM (nothing changed). */
+ * -ENOMEM (nothing changed); a transport error when the sysif failed
+ * (near_sysif_failed(t->sysif) < 0) during the unshare: the records are
+ * unchanged, but the task may have unshared (unless -ENOTCONN: it did
+ * not); during close_range: as for close_range's -errno. */
 HANDLE_EXPORT int handle_task_unshare_files(struct handle_task *t);
 
 #ifdef __cplusplus

@@ -12,7 +12,11 @@
  *    their NUL inside the pointer's range.
  *  - A new fd comes back as an owned handle in *out, and the call returns 0;
  *    otherwise the return value is the syscall's result.
- *  - Returns: the syscall's result or -errno, as the kernel gives it. */
+ *  - Returns: the syscall's result or -errno, as the kernel gives it; or,
+ *    when the task's sysif failed to carry the call or its answer, the
+ *    transport's error (near_sysif_failed(task->sysif) < 0 then says so,
+ *    e.g. -ENOTCONN: not run; -ECONNRESET: may have run): a negative result
+ *    while the sysif has failed is always reported as the transport's. */
 #ifndef HANDLE_FS_H
 #define HANDLE_FS_H
 

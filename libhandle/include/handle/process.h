@@ -19,6 +19,8 @@ HANDLE_EXPORT long handle_setpgid(struct handle_task *t, int pid, int pgid);
 /* Pointer arguments are raw task addresses: see handle_ptr_addr. */
 HANDLE_EXPORT long handle_prctl(struct handle_task *t, int option, unsigned long a2,
 				unsigned long a3, unsigned long a4, unsigned long a5);
+/* Returns: 0; kill's -errno; a transport error when near_sysif_failed
+ * (t->sysif) < 0 (-ENOTCONN: not sent; otherwise it may have been sent). */
 HANDLE_EXPORT long handle_kill(struct handle_task *t, int pid, int sig);
 HANDLE_EXPORT long handle_pidfd_open(struct handle_fd *out, struct handle_task *t, int pid,
 				     unsigned flags);
@@ -28,7 +30,9 @@ HANDLE_EXPORT long handle_pidfd_send_signal(const struct handle_fd *pidfd, int s
 /* out: an owned handle in pidfd's task for fd targetfd of the process. */
 HANDLE_EXPORT long handle_pidfd_getfd(struct handle_fd *out, const struct handle_fd *pidfd,
 				      int targetfd, unsigned flags);
-/* infop: a siginfo_t; reaping here is unknown to any struct handle_child. */
+/* infop: a siginfo_t; reaping here is unknown to any struct handle_child.
+ * Returns: 0; waitid's -errno; a transport error when near_sysif_failed
+ * (t->sysif) < 0: the wait may have run and reaped (unless -ENOTCONN). */
 HANDLE_EXPORT long handle_waitid(struct handle_task *t, int idtype, int id,
 				 const struct handle_ptr *infop, int options);
 /* args: a struct clone_args, its size the pointer's.  Returns the child's

@@ -33,8 +33,9 @@ HANDLE_EXPORT int handle_ptr_addr(const struct handle_ptr *p, const struct handl
 				  size_t need, uint64_t *addr);
 
 /* Copy len bytes at offset off of p into dst / from src.
- * Returns: 0; -EXDEV (another address space); -EFAULT (outside p); the
- * sysif's -errno. */
+ * Returns: 0; -EXDEV (another address space); -EFAULT (outside p, or the
+ * task's memory is not accessible there); the sysif's own failure
+ * (near_sysif_failed(t->sysif) < 0, e.g. -ENOTCONN). */
 HANDLE_EXPORT int handle_ptr_read(const struct handle_ptr *p, struct handle_task *t,
 				  size_t off, void *dst, size_t len);
 HANDLE_EXPORT int handle_ptr_write(const struct handle_ptr *p, struct handle_task *t,
