@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/sockios.h>
+#include <near/io.h>
 #include <near/proto.h>
 #include <near/syscall.h>
 #include <pserver/pserver.h>
@@ -275,30 +276,8 @@ static void test_hello_check(void)
 
 static int io_all(int fd, void *buf, size_t len, int out)
 {
-	char *p = buf;
-
-	while (len) {
-		struct pollfd pfd = { fd, out ? POLLOUT : POLLIN, 0 };
-		ssize_t n;
-		int r = poll(&pfd, 1, IO_TIMEOUT_MS);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r < 0 ? -errno : -ETIMEDOUT;
-		n = out ? send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL)
-			: recv(fd, p, len, MSG_DONTWAIT);
-		if (n == 0)
-			return -EPIPE;
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return out ? near_write_all(fd, buf, len, IO_TIMEOUT_MS)
+		   : near_read_exact(fd, buf, len, IO_TIMEOUT_MS);
 }
 
 static int64_t call(int fd, int64_t nr, int64_t a, int64_t b, int64_t c)

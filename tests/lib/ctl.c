@@ -1,68 +1,23 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <near/io.h>
 #include "ctl.h"
 
-static int wait_fd(int fd, short ev)
-{
-	struct pollfd p = { fd, ev, 0 };
-	int r;
-
-	do
-		r = poll(&p, 1, CTL_TIMEOUT_MS);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return -errno;
-	return r == 0 ? -ETIMEDOUT : 0;
-}
-
+/* The waits and whole reads and writes are libnear's (<near/io.h>), with
+ * this controller's deadline on each wait. */
 int ctl_read_all(int fd, void *buf, size_t len)
 {
-	char *p = buf;
-
-	while (len) {
-		ssize_t n;
-		int r = wait_fd(fd, POLLIN);
-		if (r < 0)
-			return r;
-		n = recv(fd, p, len, MSG_DONTWAIT);
-		if (n == 0)
-			return -EPIPE;
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return near_read_exact(fd, buf, len, CTL_TIMEOUT_MS);
 }
 
 int ctl_write_all(int fd, const void *buf, size_t len)
 {
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n;
-		int r = wait_fd(fd, POLLOUT);
-		if (r < 0)
-			return r;
-		n = send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return near_write_all(fd, buf, len, CTL_TIMEOUT_MS);
 }
 
 int ctl_attach(struct ctl *c, int fd)
