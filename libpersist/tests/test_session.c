@@ -233,6 +233,17 @@ static int await_gone(int pid, int ms)
 	}
 }
 
+/* Wait (bounded) until pid (a child of the server) is a zombie: it has
+ * ended and nobody reaped it.  Returns: 1 if it is one. */
+static int await_zombie(int pid)
+{
+	long deadline = now_ms() + slow(5000);
+
+	while (proc_state(pid, NULL) != 'Z' && now_ms() < deadline)
+		nap_ms(2);
+	return proc_state(pid, NULL) == 'Z';
+}
+
 /* SIGKILL the server's children, then the server: after a failed test
  * nothing else would end them. */
 static void kill_tree(int pid)
@@ -563,6 +574,9 @@ static void stop_then_offline(void **state)
 	c = child(s, hard);
 	sh = c.pid;
 	persist_child_rec_clear(&c);
+	c = child(s, code3);
+	assert_true(await_zombie(c.pid));      /* its exit 3, not stop's SIGTERM */
+	persist_child_rec_clear(&c);
 	t0 = now_ms();
 	assert_int_equal(persist_session_stop(s, 300, why, sizeof why), 0);
 	assert_true(now_ms() - t0 >= 250); /* the grace, for the stubborn one */
@@ -584,7 +598,17 @@ static void stop_then_offline(void **state)
 	persist_child_rec_clear(&c);
 	/* The server is gone, and so is the shell's group (its sleep). */
 	assert_true(await_gone(pid, 5000));
-	assert_int_equal(kill(-sh, 0), -1);
+	{
+		/* The shell's sleep was orphaned when the group was killed and
+		 * came to us (the subreaper): reap it before looking. */
+		long deadline = now_ms() + slow(5000);
+		while (kill(-sh, 0) == 0 && now_ms() < deadline) {
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+			nap_ms(2);
+		}
+		assert_int_equal(kill(-sh, 0), -1);
+	}
 	assert_int_equal(persist_session_stop(s, 0, why, sizeof why), -ENOTCONN);
 	assert_int_equal(persist_session_wait(s, code3, 0, &st), 0); /* from the store */
 	assert_int_equal(st.code, 3);
@@ -995,10 +1019,7 @@ static void crash_at(void **state)
 	/* The `exit 3` has ended (a zombie recovery will collect), unwaited. */
 	{
 		struct persist_child_rec c = child(s, exit3);
-		long deadline = now_ms() + slow(5000);
-		while (proc_state(c.pid, NULL) != 'Z' && now_ms() < deadline)
-			nap_ms(2);
-		assert_int_equal(proc_state(c.pid, NULL), 'Z');
+		assert_true(await_zombie(c.pid));
 		persist_child_rec_clear(&c);
 	}
 	fds_before = fd_count(server);
