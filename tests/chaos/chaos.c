@@ -505,6 +505,16 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	/* The detached server and orphans come to us, not to init. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	/* Under valgrind (--trace-children=yes) chaos-ctl and the server are
+	 * traced, and so would be the system programs the server runs:
+	 * seconds each, and a /proc cmdline of valgrind's, not their argv. */
+	if (valgrind) {
+		const char *old = getenv("VALGRIND_OPTS");
+		char opts[1024];
+		snprintf(opts, sizeof opts, "%s%s--trace-children-skip=*/sleep,*/sh,*/dash,*/bash,"
+			 "*/true", old ? old : "", old ? " " : "");
+		setenv("VALGRIND_OPTS", opts, 1);
+	}
 	rng = seed;
 	if (fresh_server() < 0)
 		return 2;
