@@ -14,8 +14,9 @@
  *              socketpair ends);
  *   status     every ended child's status is what its command gives
  *              (exit N: exited N; a sleep: exited 0 or killed by the
- *              signal chaos-ctl sends it), and only an intent whose
- *              controller died before the spawn is lost;
+ *              signal chaos-ctl sends it), every record is of a command
+ *              chaos-ctl runs, and only a record that never had a pid (an
+ *              intent whose controller died before the spawn) is lost;
  *   recovery   the recovery report holds no per-child error;
  *   server     the server still answers.
  *
@@ -387,7 +388,10 @@ static void check(void)
 			break;
 		}
 		case PERSIST_CHILD_LOST:
-			if (!c->lost_reason || !strstr(c->lost_reason, "never started"))
+			/* Only a child that never had a pid may be lost: an intent
+			 * whose controller died before (or during) the spawn.  One
+			 * that ran has a status, and losing it is a bug. */
+			if (c->pid != 0)
 				broken("status", "child %lld (%s) is lost: %s", id,
 				       argv_str(c, buf, sizeof buf),
 				       c->lost_reason ? c->lost_reason : "(no reason)");
