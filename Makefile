@@ -41,6 +41,7 @@ check: all
 	$(MAKE) -C libhandle check
 	$(MAKE) -C libtransport check
 	$(MAKE) -C libpersist check
+	$(MAKE) -C examples check
 	$(MAKE) -C tests check
 	$(MAKE) -C tests/arch check
 	$(MAKE) -C tests/pkgconfig check
