@@ -758,6 +758,10 @@ static const struct crash_case crash_cases[] = {
 	{ "recover:after-record", PRE_STD, ACT_OPEN, 0, "unreaped" },
 	{ "run:before-intent", PRE_STD, ACT_RUN, 0, NULL },
 	{ "run:after-intent", PRE_STD, ACT_RUN, 1, "never-started" },
+	/* Born, not yet exec'd: the thread reaps the child itself when our
+	 * connection ends, so nothing of it is left and its intent never
+	 * started. */
+	{ "run:after-born", PRE_STD, ACT_RUN, 1, "never-started" },
 	{ "run:after-spawn", PRE_STD, ACT_RUN, 1, "matched" },
 	{ "wait:after-wnowait", PRE_STD, ACT_WAIT, 1, "zombie" },
 	{ "wait:after-record", PRE_STD, ACT_WAIT, 1, "unreaped" },
@@ -890,8 +894,9 @@ static int accounted(struct persist_session *s, const struct crash_case *cc, siz
 				BAD("child %lld (%s) should have ended, it is running", (long long)c->id,
 				    c->argv[0]);
 		} else if (c->state == PERSIST_CHILD_LOST) {
-			/* Only an intent whose controller died before the spawn. */
-			if (strcmp(cc->point, "run:after-intent") != 0 || !c->lost_reason ||
+			/* Only an intent whose controller died before the execve. */
+			if ((strcmp(cc->point, "run:after-intent") != 0 &&
+			     strcmp(cc->point, "run:after-born") != 0) || !c->lost_reason ||
 			    !strstr(c->lost_reason, "never started"))
 				BAD("child %lld (%s) is lost: %s", (long long)c->id, c->argv[0],
 				    c->lost_reason ? c->lost_reason : "?");
