@@ -2,7 +2,7 @@
 /* Hostile peers against a real persist-server process: garbage, truncated
  * and oversized requests, silent and non-reading controllers, a flood of
  * connections.  Every test ends by checking that the server still runs and
- * serves a fresh controller (DESIGN.md, "Reliability" and decision 6).
+ * serves a fresh controller (docs/design.md, "Reliability" and decision 6).
  *
  * The server runs as root and executes the syscalls it is sent, so garbage
  * is shaped to never be one: every request's nr is replaced by a value that
