@@ -38,11 +38,14 @@ static int map_arena(struct transport_conn *c, uint64_t len, struct transport__a
 	uint64_t page = c->hello.page_size ? c->hello.page_size : 4096;
 	uint64_t size = len < ARENA_MIN ? ARENA_MIN : (len + page - 1) / page * page;
 	struct transport__arena *a = malloc(sizeof *a);
-	int64_t base = transport_syscall(c, __NR_mmap, 0, (int64_t)size, PROT_READ | PROT_WRITE,
-					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int64_t base;
 
+	/* The record first: an arena mapped in the server that we cannot
+	 * record could never be reused nor unmapped. */
 	if (!a)
 		return -ENOMEM;
+	base = transport_syscall(c, __NR_mmap, 0, (int64_t)size, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (base < 0) {
 		free(a);
 		return (int)base;
