@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* The persist-server executable: parse arguments, set up the socket, run
- * the loop.  Usage errors exit 2, runtime errors 1. */
+/* The persist-server executable: take 0-2, parse arguments, let go of
+ * every fd inherited but those named, set up the socket, run the loop.
+ * Usage errors exit 2, runtime errors 1. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <asm/unistd.h>
 #include <bsd/libutil.h>
 #include <bsd/stdlib.h>
 #include <bsd/unistd.h>
@@ -35,6 +38,8 @@ static void usage(FILE *to)
 "                    mode 0700 and be ours; the socket gets mode 0600)\n"
 "  --listen-fd N     listen on the inherited listening socket N\n"
 "  --fd N            serve the inherited connected socket N first\n"
+"  --keep-fd N       keep the inherited fd N open (repeatable); every other\n"
+"                    inherited fd but 0-2 and the sockets above is closed\n"
 "  --allow-uid UID   also accept controllers of UID (repeatable; our own uid\n"
 "                    is always accepted)\n"
 "  --daemon          detach and run in the background\n"
@@ -79,6 +84,91 @@ static int parse_fd(const char *arg, const char *opt)
 	return fd;
 }
 
+/* --keep-fd: any open fd will do. */
+static int parse_keep_fd(const char *arg)
+{
+	const char *err = NULL;
+	int fd = (int)strtonum(arg, 0, 1 << 20, &err);
+
+	if (err)
+		die_usage("--keep-fd: not an fd number: %s", arg);
+	if (fcntl(fd, F_GETFD) < 0)
+		die_usage("--keep-fd: fd %s is not open", arg);
+	return fd;
+}
+
+/* Open /dev/null on each of 0, 1 and 2 that is closed (docs/design.md,
+ * decision 18): otherwise the sockets a controller makes here would get
+ * those numbers, and a child's stdio set up over them would close its own
+ * connection.  Going up from 0, the lowest free number open() returns is
+ * the one being filled, so no extra /dev/null fd is left behind.
+ * Returns: 0, or -errno. */
+static int take_stdio(void)
+{
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) < 0)
+			return -errno;
+	return 0;
+}
+
+static int is_kept(int fd, const int *keep, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (keep[i] == fd)
+			return 1;
+	return 0;
+}
+
+/* Without close_range (Linux < 5.9, some emulators): close what
+ * /proc/self/fd lists.  Returns: 0, or -errno. */
+static int close_listed(const int *keep, int n)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+
+		if (*end || end == e->d_name || fd < 3 || fd == dirfd(d) ||
+		    is_kept((int)fd, keep, n))
+			continue;
+		close((int)fd);
+	}
+	closedir(d);
+	return 0;
+}
+
+/* Close every fd from 3 up except the n in keep (docs/design.md, decision
+ * 18): a server outlives whoever started it, and must not hold their files,
+ * locks or pipe ends (a reader of such a pipe would never see end of file).
+ * keep is sorted here.  Returns: 0, or -errno. */
+static int close_inherited(int *keep, int n)
+{
+	unsigned lo = 3;
+	long r = 0;
+
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	for (int i = 0; i < n && r == 0; i++) {
+		unsigned k = (unsigned)keep[i];
+		if (k < lo)
+			continue;
+		if (k > lo)
+			r = near_syscall3(__NR_close_range, lo, k - 1, 0);
+		lo = k + 1;
+	}
+	if (r == 0)
+		r = near_syscall3(__NR_close_range, lo, ~0u, 0);
+	return r == -ENOSYS ? close_listed(keep, n) : (int)r;
+}
+
 static void show_state(struct pserver *s, enum pserver_state st)
 {
 	(void)s;
@@ -91,6 +181,7 @@ int main(int argc, char **argv)
 		{ "listen", required_argument, 0, 'l' },
 		{ "listen-fd", required_argument, 0, 'L' },
 		{ "fd", required_argument, 0, 'f' },
+		{ "keep-fd", required_argument, 0, 'k' },
 		{ "allow-uid", required_argument, 0, 'u' },
 		{ "daemon", no_argument, 0, 'd' },
 		{ "pidfile", required_argument, 0, 'p' },
@@ -101,9 +192,11 @@ int main(int argc, char **argv)
 	static struct pserver srv; /* large buffers: not on the stack */
 	const char *listen_path = NULL, *pidpath = NULL, *err;
 	struct pidfh *pfh = NULL;
-	int daemonize = 0, c, r;
+	int daemonize = 0, c, r, n_keep = 0;
 	char why[512] = "";
 	pid_t other;
+	/* Every fd named on the command line fits: at most one per argument. */
+	int *keep = calloc((size_t)argc + 2, sizeof *keep);
 
 	/* Our children inherit ignored signals and the signal mask across
 	 * execve; start them (and us: SIGCHLD must never be ignored, or exit
@@ -112,19 +205,35 @@ int main(int argc, char **argv)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &(sigset_t){ 0 }, NULL);
-	/* 0, 1 and 2 must be taken: otherwise the sockets a controller makes
-	 * here would get those numbers, and a child's stdio set up over them
-	 * would close its own connection. */
-	for (int fd; (fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2;)
-		;
+	r = take_stdio();
+	if (r < 0) {
+		/* stderr may be the very thing missing: the status must say it. */
+		fprintf(stderr, "persist-server: cannot open /dev/null on fds 0-2: %s\n",
+			strerror(-r));
+		return 1;
+	}
+	if (!keep) {
+		fprintf(stderr, "persist-server: %s\n", strerror(ENOMEM));
+		return 1;
+	}
 	setproctitle_init(argc, argv, environ);
 	pserver_init(&srv);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': listen_path = optarg; break;
-		case 'L': srv.listen_fd = parse_fd(optarg, "--listen-fd"); break;
-		case 'f': srv.conn_fd = parse_fd(optarg, "--fd"); break;
+		/* Given twice, the first would be neither served nor closed. */
+		case 'L':
+			if (srv.listen_fd >= 0)
+				die_usage("--listen-fd given twice");
+			srv.listen_fd = parse_fd(optarg, "--listen-fd");
+			break;
+		case 'f':
+			if (srv.conn_fd >= 0)
+				die_usage("--fd given twice");
+			srv.conn_fd = parse_fd(optarg, "--fd");
+			break;
+		case 'k': keep[n_keep++] = parse_keep_fd(optarg); break;
 		case 'u':
 			if (srv.n_uids == PSERVER_MAX_UIDS)
 				die_usage("too many --allow-uid (at most %d)", PSERVER_MAX_UIDS - 1);
@@ -149,6 +258,20 @@ int main(int argc, char **argv)
 		die_usage("nothing to serve: give --listen PATH, --listen-fd N or --fd N");
 	if (listen_path && srv.listen_fd >= 0)
 		die_usage("--listen and --listen-fd exclude each other");
+
+	/* Before the pidfile and the socket we open ourselves: from here on,
+	 * every fd above 2 is one we were told to keep or made. */
+	if (srv.listen_fd >= 0)
+		keep[n_keep++] = srv.listen_fd;
+	if (srv.conn_fd >= 0)
+		keep[n_keep++] = srv.conn_fd;
+	r = close_inherited(keep, n_keep);
+	free(keep);
+	if (r < 0) {
+		fprintf(stderr, "persist-server: cannot close the fds it inherited: %s\n",
+			strerror(-r));
+		return 1;
+	}
 
 	if (pidpath) {
 		pfh = pidfile_open(pidpath, 0600, &other);
