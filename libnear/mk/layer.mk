@@ -13,8 +13,14 @@
 # install clean, honouring CC CFLAGS LDFLAGS PREFIX DESTDIR; SANITIZE=1
 # builds with ASan + UBSan (in build-san/), VALGRIND=1 runs the tests under
 # valgrind.
+#
+# A layer's Makefile finds this file with one line:
+#   include $(or $(shell $(PKG_CONFIG) --variable=layer_mk libnear 2>/dev/null),$(error ...))
 .DELETE_ON_ERROR:
 .SUFFIXES:
+
+# common.mk sits beside this file, in the tree and once installed.
+include $(dir $(lastword $(MAKEFILE_LIST)))common.mk
 
 SOMAJOR  ?= 0
 PREFIX   ?= /usr/local
@@ -34,10 +40,6 @@ TEST_LIBS   = $(shell $(PKG_CONFIG) --cflags --libs $(TEST_DEPS) cmocka)
 # purpose).
 SERVER_EXE  = $(if $(filter pserver,$(DEPS) $(TEST_DEPS)),$(shell $(PKG_CONFIG) --variable=persist_server pserver))
 SUPP        = $(if $(filter pserver,$(DEPS) $(TEST_DEPS)),--suppressions=$(shell $(PKG_CONFIG) --variable=suppressions pserver))
-SANON    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-SANFLAGS := $(if $(SANITIZE),$(SANON))
-RUN       = $(if $(VALGRIND),PERSIST_VALGRIND=1 valgrind -q --error-exitcode=99 --leak-check=full \
-	    $(SUPP) --show-leak-kinds=definite --errors-for-leak-kinds=definite --trace-children=yes)
 XCFLAGS  := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -fPIC -fvisibility=hidden \
 	    -Iinclude -Isrc $(DEP_CFLAGS) $(SANFLAGS)
 OBJS     := $(patsubst src/%.c,$(B)/%.o,$(wildcard src/*.c))
@@ -69,10 +71,7 @@ $(B)/sample_%: samples/%.c $(B)/$(LIB).so.$(VERSION)
 check: all $(TESTS) $(SAMPLES)
 	@set -e; for t in $(TESTS); do echo "== $$t"; $(RUN) $$t; done
 	@set -e; for s in $(SAMPLES); do echo "== $$s"; $(RUN) $$s >/dev/null; done
-	@bad=$$(nm -D --defined-only $(B)/$(LIB).so.$(VERSION) | awk '$$2 ~ /^[TDBRVW]$$/ {print $$3}' \
-		| grep -v '^$(NAME)_' || true); \
-	if [ -n "$$bad" ]; then echo "$(LIB) exports symbols outside $(NAME)_: $$bad"; exit 1; fi; \
-	echo "exports of $(LIB): only $(NAME)_*"
+	$(call check_exports,$(B)/$(LIB).so.$(VERSION),$(NAME)_)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include/$(NAME) $(DESTDIR)$(PREFIX)/lib/pkgconfig
