@@ -66,7 +66,7 @@ $(B)/test_%: tests/test_%.c $(wildcard tests/*.h) $(OBJS)
 	$(CC) $(XCFLAGS) $(CFLAGS) $(if $(SERVER_EXE),-DPERSIST_SERVER_EXE='"$(SERVER_EXE)"') \
 		-o $@ $< $(OBJS) $(LDFLAGS) $(DEP_LIBS) $(TEST_LIBS)
 $(B)/sample_%: samples/%.c $(B)/$(LIB).so.$(VERSION)
-	$(CC) $(XCFLAGS) $(CFLAGS) -o $@ $< -L$(B) -l$(NAME) -Wl,-rpath,$(CURDIR)/$(B) $(LDFLAGS) $(DEP_LIBS)
+	$(CC) $(XCFLAGS) $(CFLAGS) -o $@ $< -L$(B) -l$(NAME) -Wl,-rpath,$(abspath $(B)) $(LDFLAGS) $(DEP_LIBS)
 
 check: all $(TESTS) $(SAMPLES)
 	@set -e; for t in $(TESTS); do echo "== $$t"; $(RUN) $$t; done
