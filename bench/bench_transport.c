@@ -308,7 +308,7 @@ static struct bench rows[] = {
 	  .floor = SIDE(fl, &fa, sz), .floor_name = flname,                   \
 	  .target = tgt ? TARGET_MEM : NULL, .met = met_mem,                  \
 	  .check = wr ? check_tmem_write : check_tmem_read }
-	/* local: no target of its own (DESIGN's is against
+	/* local: no target of its own (docs/design.md's is against
 	 * process_vm_writev, the next rows); shown against memcpy. */
 	TMEM("mem_local_write_4KiB", 1, tl4, KIB4, floor_memcpy_out, tl4, "memcpy", 0),
 	TMEM("mem_local_read_4KiB", 0, tl4, KIB4, floor_memcpy_in, tl4, "memcpy", 0),

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The harness of make bench: every cost is measured against a floor taken
- * in the same run on the same machine (DESIGN.md, "Targets"): absolute
+ * in the same run on the same machine (docs/design.md, "Targets"): absolute
  * times on a shared 2-core VM mean little, ratios do.
  *
  * Method, for every benchmark: calibrate the value and its floor to runs of

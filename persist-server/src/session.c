@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Sessions: who is served.  One controller is served at a time; one more may
  * wait as "pending".  A pending controller takes over with NEAR_OP_TAKEOVER,
- * so a silent or hung controller never locks the owner out (DESIGN.md,
+ * so a silent or hung controller never locks the owner out (docs/design.md,
  * decision 6).  Peers of other uids are refused with a reason. */
 #include <errno.h>
 #include "internal.h"

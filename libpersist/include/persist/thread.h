@@ -151,7 +151,7 @@ struct persist_exit {
 
 /* waitid(P_PID, pid, WEXITED) in the thread, which must be the child's
  * parent.  nowait: WNOWAIT (the child stays waitable: decision 8 of
- * DESIGN.md, record the status before the real reap).  block: wait for the
+ * docs/design.md, record the status before the real reap).  block: wait for the
  * end, else WNOHANG.  Returns: 0 with *st set (st->exited 0 if it still
  * runs); -ECHILD if it is not (or no longer) a child of the thread. */
 PERSIST_EXPORT int persist_child_wait(struct persist_thread *t, int pid, int nowait,
