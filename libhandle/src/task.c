@@ -107,3 +107,18 @@ HANDLE_EXPORT const struct far_fd_table *handle_task_fd_table(const struct handl
 {
 	return &t->files_->far;
 }
+
+HANDLE_EXPORT size_t handle_task_owned_fds(const struct handle_task *t, int *out, size_t cap)
+{
+	size_t n = 0;
+
+	/* The tree is ordered by number; tombstones (no handle) are skipped. */
+	for (struct handle__entry *e = handle__entry_first(t->files_); e; e = handle__entry_next(e)) {
+		if (!e->refs)
+			continue;
+		if (n < cap)
+			out[n] = e->fd;
+		n++;
+	}
+	return n;
+}

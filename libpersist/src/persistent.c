@@ -109,10 +109,57 @@ fail:
 	return r;
 }
 
+/* persist-server's argv: its two sockets, and every other fd the thread
+ * has a handle for, which the server would otherwise close as inherited
+ * (docs/design.md, decision 18).  Each kept fd loses close-on-exec.
+ * Returns: a new argv whose strings are in the same allocation (free());
+ * NULL with *err set. */
+static const char **server_argv(struct persist_thread *t, int *err)
+{
+	size_t n = handle_task_owned_fds(&t->task, NULL, 0), k = 0;
+	int *fds = calloc(n ? n : 1, sizeof *fds);
+	const char **argv;
+	char *p;
+
+	*err = -ENOMEM;
+	if (!fds)
+		return NULL;
+	n = handle_task_owned_fds(&t->task, fds, n);
+	argv = malloc((6 + 2 * n) * sizeof *argv + (2 + n) * 16);
+	if (!argv) {
+		free(fds);
+		return NULL;
+	}
+	p = (char *)(argv + 6 + 2 * n);
+	argv[k++] = persist_server_exe();
+	argv[k++] = "--listen-fd";
+	argv[k++] = p;
+	p += sprintf(p, "%d", t->listen_fd_) + 1;
+	argv[k++] = "--fd";
+	argv[k++] = p;
+	p += sprintf(p, "%d", t->conn_fd_) + 1;
+	for (size_t i = 0; i < n; i++) {
+		if (fds[i] <= 2 || fds[i] == t->listen_fd_ || fds[i] == t->conn_fd_)
+			continue;
+		*err = (int)call(t, __NR_fcntl, fds[i], F_SETFD, 0);
+		if (*err < 0) {
+			free(fds);
+			free(argv);
+			return NULL;
+		}
+		argv[k++] = "--keep-fd";
+		argv[k++] = p;
+		p += sprintf(p, "%d", fds[i]) + 1;
+	}
+	argv[k] = NULL;
+	free(fds);
+	*err = 0;
+	return argv;
+}
+
 PERSIST_EXPORT int persist_make_persistent(struct persist_thread *t, char *why, size_t whylen)
 {
-	char lnum[16], cnum[16];
-	const char *argv[] = { persist_server_exe(), "--listen-fd", lnum, "--fd", cnum, NULL };
+	const char **argv = NULL;
 	const char *step;
 	struct near_request q;
 	int64_t res;
@@ -120,8 +167,6 @@ PERSIST_EXPORT int persist_make_persistent(struct persist_thread *t, char *why, 
 
 	if (!t->srv_ || !t->conn)
 		return -EINVAL;
-	snprintf(lnum, sizeof lnum, "%d", t->listen_fd_);
-	snprintf(cnum, sizeof cnum, "%d", t->conn_fd_);
 	/* An fd table of its own holding exactly what it has handles for. */
 	step = "unshare(CLONE_FILES)";
 	r = handle_task_unshare_files(&t->task);
@@ -139,6 +184,10 @@ PERSIST_EXPORT int persist_make_persistent(struct persist_thread *t, char *why, 
 		if (r >= 0)
 			r = (int)call(t, __NR_fcntl, t->conn_fd_, F_SETFD, 0);
 	}
+	if (r >= 0) {
+		step = "keeping its handled fds across execve";
+		argv = server_argv(t, &r);
+	}
 	if (r < 0) {
 		persist__say(why, whylen, "make_persistent: %s: %s", step, strerror(-r));
 		return r;
@@ -152,8 +201,10 @@ PERSIST_EXPORT int persist_make_persistent(struct persist_thread *t, char *why, 
 		r = (int)res;
 	if (r < 0) {
 		persist__say(why, whylen, "make_persistent: execve %s: %s", argv[0], strerror(-r));
+		free(argv);
 		return r;
 	}
+	free(argv);
 	/* Its memory is its own now: ours can go, and so can our copies of
 	 * its sockets (its table was unshared from ours). */
 	near_syscall1(__NR_close, t->listen_fd_);

@@ -97,6 +97,12 @@ HANDLE_EXPORT int handle_task_same_files(const struct handle_task *a,
  * Returns: a pointer valid while the table record lives. */
 HANDLE_EXPORT const struct far_fd_table *handle_task_fd_table(const struct handle_task *t);
 
+/* The fd numbers that handles own in the task's fd table, ascending, each
+ * once: up to cap of them into out (out may be NULL when cap is 0).
+ * Returns: how many there are (more than cap: call again with a bigger
+ * out). */
+HANDLE_EXPORT size_t handle_task_owned_fds(const struct handle_task *t, int *out, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif
