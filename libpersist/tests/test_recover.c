@@ -29,13 +29,16 @@ static struct persist_thread_rec self_thread(struct persist_store *st)
 	return t;
 }
 
-/* A child that sleeps until killed. */
+/* A child that sleeps until killed.  It takes a name of its own, as a
+ * spawned command would by its execve: a fork still named like its parent,
+ * the thread, is a half-spawned one, which recovery kills. */
 static pid_t live_child(void)
 {
 	pid_t pid = fork();
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		prctl(PR_SET_NAME, "child", 0, 0, 0);
 		/* Never outlive a failed test. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		for (;;)

@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: MIT
+/* Recovery's decision: records and a kernel snapshot in, actions out.  Pure
+ * (memory aside): every fact it needs, down to whether an intent's writer
+ * still lives, is an input, so a table of cases tests it whole. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "recover_plan.h"
+
+static const char *const act_names[] = {
+	[PERSIST__ACT_LEAVE] = "leave",
+	[PERSIST__ACT_COLLECT] = "collect",
+	[PERSIST__ACT_LOST] = "lost",
+	[PERSIST__ACT_COMPLETE] = "complete",
+	[PERSIST__ACT_ADOPT] = "adopt",
+	[PERSIST__ACT_REAP] = "reap",
+	[PERSIST__ACT_IN_PROGRESS] = "in-progress",
+	[PERSIST__ACT_KILL] = "kill",
+};
+
+const char *persist__act_name(enum persist__act a)
+{
+	return (unsigned)a < sizeof act_names / sizeof act_names[0] ? act_names[a] : NULL;
+}
+
+struct plan {
+	const struct persist__plan_in *in;
+	struct persist__action *a;
+	size_t n, cap;
+	unsigned char *claimed; /* procs a running record accounts for */
+	unsigned char *taken;   /* intents a child completed */
+	int busy;               /* some intent's writer still lives */
+};
+
+static struct persist__action *add(struct plan *p, enum persist__act act, enum persist_found found)
+{
+	struct persist__action *a;
+
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 64;
+		if (!(a = realloc(p->a, cap * sizeof *a)))
+			return NULL;
+		p->a = a;
+		p->cap = cap;
+	}
+	a = &p->a[p->n++];
+	memset(a, 0, sizeof *a);
+	a->act = act;
+	a->found = found;
+	return a;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void say(struct persist__action *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(a->detail, sizeof a->detail, fmt, ap);
+	va_end(ap);
+}
+
+static const struct persist__kproc *find(const struct persist__plan_in *in, int pid, size_t *at)
+{
+	size_t lo = 0, hi = in->nprocs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (in->procs[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < in->nprocs && in->procs[lo].pid == pid) {
+		*at = lo;
+		return &in->procs[lo];
+	}
+	return NULL;
+}
+
+static int zombie(const struct persist__kproc *k)
+{
+	return k->st.state == 'Z' || k->st.state == 'X';
+}
+
+/* Each running record against the process its pid names now. */
+static int running(struct plan *p)
+{
+	const struct persist__plan_in *in = p->in;
+
+	for (size_t i = 0; i < in->nrecs; i++) {
+		const struct persist__rec *x = &in->recs[i];
+		const struct persist__kproc *k;
+		struct persist__action *a;
+		size_t at;
+		int child;
+
+		if (x->state != PERSIST_CHILD_RUNNING)
+			continue;
+		k = find(in, x->pid, &at);
+		if (!(a = add(p, PERSIST__ACT_LEAVE, PERSIST_FOUND_RUNNING)))
+			return -ENOMEM;
+		a->child_id = x->id;
+		a->pid = x->pid;
+		a->starttime = x->starttime;
+		a->before = a->after = PERSIST_CHILD_RUNNING;
+		a->proc = k;
+		if (!k) {
+			a->act = PERSIST__ACT_LOST;
+			a->found = PERSIST_FOUND_GONE;
+			a->after = PERSIST_CHILD_LOST;
+			say(a, "pid %d is gone", x->pid);
+		} else if (k->err) {
+			/* Not readable: say so, change nothing. */
+			a->error = k->err;
+			say(a, "pid %d: /proc unreadable (%s)", x->pid, strerror(-k->err));
+		} else if (k->st.starttime != x->starttime) {
+			a->act = PERSIST__ACT_LOST;
+			a->found = PERSIST_FOUND_REUSED;
+			a->after = PERSIST_CHILD_LOST;
+			say(a, "pid %d now belongs to another process (start time differs)", x->pid);
+		} else {
+			/* The children file may skip an entry while other
+			 * children exit (proc(5)), so the parent in its own
+			 * stat counts too. */
+			child = in->thread_alive && (k->child || k->st.ppid == in->thread_pid);
+			if (in->thread_alive && k->child)
+				p->claimed[at] = 1;
+			if (!child) {
+				a->act = PERSIST__ACT_LOST;
+				a->found = PERSIST_FOUND_NOT_CHILD;
+				a->after = PERSIST_CHILD_LOST;
+				if (in->thread_alive)
+					say(a, "pid %d is no longer a child of the thread (pid %d): "
+					    "its parent is %d", x->pid, in->thread_pid, k->st.ppid);
+				else
+					say(a, "pid %d outlived its thread (pid %d), which is gone: "
+					    "its parent is %d", x->pid, in->thread_pid, k->st.ppid);
+			} else if (zombie(k)) {
+				a->act = PERSIST__ACT_COLLECT;
+				a->found = PERSIST_FOUND_ZOMBIE;
+				a->zombie = 1;
+				say(a, "pid %d ended", x->pid);
+			}
+		}
+	}
+	return 0;
+}
+
+/* The newest final record of this process, if any. */
+static const struct persist__rec *settled(const struct persist__plan_in *in,
+					  const struct persist__kproc *k)
+{
+	const struct persist__rec *best = NULL;
+
+	for (size_t i = 0; i < in->nrecs; i++) {
+		const struct persist__rec *x = &in->recs[i];
+		if ((x->state == PERSIST_CHILD_EXITED || x->state == PERSIST_CHILD_KILLED ||
+		     x->state == PERSIST_CHILD_LOST) &&
+		    x->pid == k->pid && x->starttime == k->st.starttime &&
+		    (!best || x->id > best->id))
+			best = x;
+	}
+	return best;
+}
+
+static int cmp_stray(const void *a, const void *b)
+{
+	const struct persist__kproc *x = *(const struct persist__kproc *const *)a;
+	const struct persist__kproc *y = *(const struct persist__kproc *const *)b;
+
+	if (x->st.starttime != y->st.starttime)
+		return x->st.starttime < y->st.starttime ? -1 : 1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* A zombie's cmdline is empty; its command name (the executable's base
+ * name, cut to 15 bytes) is all that is left to match an intent with. */
+static int comm_matches(const struct persist__kproc *k, const struct persist__rec *x)
+{
+	const char *base;
+
+	if (!x->argvlen || !x->argv || !k->st.comm[0])
+		return 0;
+	base = strrchr(x->argv, '/');
+	base = base ? base + 1 : x->argv;
+	return strncmp(k->st.comm, base, 15) == 0;
+}
+
+/* The oldest intent not yet taken that child k stands for. */
+static size_t match(struct plan *p, const struct persist__kproc *k)
+{
+	const struct persist__plan_in *in = p->in;
+
+	for (size_t i = 0; i < in->nrecs; i++) {
+		const struct persist__rec *x = &in->recs[i];
+		if (x->state != PERSIST_CHILD_INTENT || p->taken[i])
+			continue;
+		if (k->cmdlen ? x->argvlen == k->cmdlen && memcmp(x->argv, k->cmdline, k->cmdlen) == 0
+			      : zombie(k) && comm_matches(k, x))
+			return i;
+	}
+	return (size_t)-1;
+}
+
+/* A fork of the server that never ran a command: the server's fork op
+ * leaves its child with the server's command name until the execve. */
+static int half_spawned(const struct persist__plan_in *in, const struct persist__kproc *k)
+{
+	return in->thread_comm && in->thread_comm[0] &&
+	       strncmp(k->st.comm, in->thread_comm, sizeof k->st.comm) == 0;
+}
+
+/* Children no running record accounts for: unreaped ends of final records,
+ * then, oldest first, spawns that complete an intent, half-done forks, and
+ * children to adopt. */
+static int strays(struct plan *p)
+{
+	const struct persist__plan_in *in = p->in;
+	const struct persist__kproc **s = NULL;
+	size_t ns = 0;
+	int r = 0;
+
+	if (!in->thread_alive)
+		return 0; /* the pid's children now are not the thread's */
+	if (in->nprocs && !(s = malloc(in->nprocs * sizeof *s)))
+		return -ENOMEM;
+	for (size_t j = 0; j < in->nprocs; j++) {
+		const struct persist__kproc *k = &in->procs[j];
+		const struct persist__rec *x;
+
+		if (!k->child || p->claimed[j] || k->err)
+			continue;
+		if ((x = settled(in, k))) {
+			/* Recorded as ended but not reaped yet (a crash between
+			 * the record and the reap), or settled earlier. */
+			struct persist__action *a;
+			if ((x->state == PERSIST_CHILD_EXITED || x->state == PERSIST_CHILD_KILLED) &&
+			    zombie(k)) {
+				if (!(a = add(p, PERSIST__ACT_REAP, PERSIST_FOUND_UNREAPED))) {
+					r = -ENOMEM;
+					goto out;
+				}
+				a->child_id = x->id;
+				a->pid = k->pid;
+				a->starttime = k->st.starttime;
+				a->before = a->after = x->state;
+				a->proc = k;
+				say(a, "pid %d was recorded as ended and is still a zombie: reaped",
+				    k->pid);
+			}
+			continue;
+		}
+		s[ns++] = k;
+	}
+	if (ns > 1)
+		qsort(s, ns, sizeof *s, cmp_stray);
+	for (size_t j = 0; j < ns; j++) {
+		const struct persist__kproc *k = s[j];
+		size_t i = match(p, k);
+		const struct persist__rec *x = i == (size_t)-1 ? NULL : &in->recs[i];
+		struct persist__action *a = add(p, PERSIST__ACT_ADOPT, PERSIST_FOUND_ADOPTED);
+
+		if (!a) {
+			r = -ENOMEM;
+			goto out;
+		}
+		a->pid = k->pid;
+		a->starttime = k->st.starttime;
+		a->proc = k;
+		a->before = a->after = PERSIST_CHILD_RUNNING;
+		if (x)
+			p->taken[i] = 1;
+		if ((x && x->owner_live) || (!x && p->busy)) {
+			/* Its controller will record it; or, unmatched, it may
+			 * be a live controller's child before its execve. */
+			a->act = PERSIST__ACT_IN_PROGRESS;
+			a->found = PERSIST_FOUND_IN_PROGRESS;
+			a->child_id = x ? x->id : 0;
+			if (x)
+				a->before = a->after = PERSIST_CHILD_INTENT;
+			say(a, "pid %d: no record yet, a spawn is in flight (controller pid %d)",
+			    k->pid, x ? x->owner : 0);
+		} else if (x) {
+			a->act = PERSIST__ACT_COMPLETE;
+			a->found = PERSIST_FOUND_MATCHED;
+			a->child_id = x->id;
+			a->before = PERSIST_CHILD_INTENT;
+			a->zombie = zombie(k);
+			say(a, "pid %d completes the intent (its argv matches)", k->pid);
+		} else if (half_spawned(in, k)) {
+			/* Recovery adopts spawned commands only: this one's
+			 * controller died between the fork and the execve. */
+			a->act = PERSIST__ACT_KILL;
+			a->found = PERSIST_FOUND_HALF_SPAWNED;
+			a->before = a->after = PERSIST_CHILD_KILLED;
+			say(a, "pid %d is a fork of the thread that never ran a command (its "
+			    "name is the thread's, %s): killed and reaped, not adopted",
+			    k->pid, k->st.comm);
+		} else {
+			a->zombie = zombie(k);
+			say(a, "pid %d is a child of the thread that no record knew: adopted",
+			    k->pid);
+		}
+	}
+out:
+	free(s);
+	return r;
+}
+
+/* Intents no child completed. */
+static int intents_left(struct plan *p)
+{
+	const struct persist__plan_in *in = p->in;
+
+	for (size_t i = 0; i < in->nrecs; i++) {
+		const struct persist__rec *x = &in->recs[i];
+		struct persist__action *a;
+
+		if (x->state != PERSIST_CHILD_INTENT || p->taken[i])
+			continue;
+		if (!(a = add(p, PERSIST__ACT_LOST, PERSIST_FOUND_NEVER_STARTED)))
+			return -ENOMEM;
+		a->child_id = x->id;
+		a->before = PERSIST_CHILD_INTENT;
+		a->after = PERSIST_CHILD_LOST;
+		if (x->owner_live) {
+			a->act = PERSIST__ACT_IN_PROGRESS;
+			a->found = PERSIST_FOUND_IN_PROGRESS;
+			a->after = PERSIST_CHILD_INTENT;
+			say(a, "a spawn is in flight (controller pid %d)", x->owner);
+		} else if (in->thread_alive) {
+			say(a, "never started: the controller died before spawning");
+		} else {
+			say(a, "never started, or out of reach: the thread (pid %d) is gone",
+			    in->thread_pid);
+		}
+	}
+	return 0;
+}
+
+int persist__recover_plan(const struct persist__plan_in *in, struct persist__action **out,
+			  size_t *n)
+{
+	struct plan p = { .in = in };
+	int r = -ENOMEM;
+
+	*out = NULL;
+	*n = 0;
+	if ((in->nprocs && !(p.claimed = calloc(in->nprocs, 1))) ||
+	    (in->nrecs && !(p.taken = calloc(in->nrecs, 1))))
+		goto out;
+	for (size_t i = 0; i < in->nrecs; i++)
+		p.busy |= in->recs[i].state == PERSIST_CHILD_INTENT && in->recs[i].owner_live;
+	if ((r = running(&p)) < 0 || (r = strays(&p)) < 0 || (r = intents_left(&p)) < 0)
+		goto out;
+	*out = p.a;
+	*n = p.n;
+	p.a = NULL;
+out:
+	free(p.a);
+	free(p.claimed);
+	free(p.taken);
+	return r;
+}
