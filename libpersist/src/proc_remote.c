@@ -29,6 +29,12 @@ int persist__proc_force_scan;
 #define STAT_SLOT 1024
 #define LIST_SLOT 4096
 #define CMDLINE_SLOT 2048
+/* /proc itself: a few hundred processes fit; a busy host's take a few
+ * more round trips. */
+#define PROC_LIST_SLOT (64u << 10)
+/* Up to this many records, each one's pid is checked with kill(pid, 0);
+ * beyond, /proc is listed once instead. */
+#define EXISTS_BY_KILL_MAX 64
 
 void persist__procio_init(struct persist__procio *io, struct near_sysif *sys)
 {
@@ -564,39 +570,44 @@ void persist__snapshot_free(struct persist__snapshot *s)
 int persist__snapshot_read(struct persist__procio *io, int pid, unsigned long long starttime,
 			   const int *pids, size_t npids, struct persist__snapshot *out)
 {
-	struct persist__pids recs = { 0 }, kids = { 0 }, others = { 0 };
-	struct persist__pfile head[4], *f = NULL;
+	struct persist__pids recs = { 0 }, kids = { 0 }, others = { 0 }, listed = { 0 };
+	struct persist__pfile head[5], *f = NULL;
 	struct near_request *pre = NULL;
 	int64_t *pre_res = NULL;
-	size_t nf = 0;
-	int r = 0, self;
+	size_t nf = 0, nhead = 4, npre;
+	int r = 0, self, by_list;
 
 	memset(out, 0, sizeof *out);
 	memset(head, 0, sizeof head);
-	/* The records' pids, unique: each costs a kill(pid, 0) in the thread. */
 	for (size_t i = 0; i < npids && r == 0; i++)
 		if (pids[i] > 0)
 			r = persist__pids_push(&recs, pids[i]);
 	if (r < 0)
 		goto out;
 	persist__pids_sort(&recs);
-	if (!(pre = malloc((recs.n + 1) * sizeof *pre)) ||
-	    !(pre_res = malloc((recs.n + 1) * sizeof *pre_res))) {
+	/* Whether each record's pid exists at all (most stale ones do not):
+	 * a kill(pid, 0) each when they are few, else the one listing of
+	 * /proc, since even pipelined each syscall costs the thread a few
+	 * microseconds and thousands of records are thousands of them. */
+	by_list = recs.n > EXISTS_BY_KILL_MAX;
+	npre = 1 + (by_list ? 0 : recs.n);
+	if (!(pre = malloc(npre * sizeof *pre)) || !(pre_res = malloc(npre * sizeof *pre_res))) {
 		r = -ENOMEM;
 		goto out;
 	}
 	near_request_set(&pre[0], __NR_getpid, 0, 0, 0, 0, 0, 0);
-	for (size_t i = 0; i < recs.n; i++)
-		near_request_set(&pre[i + 1], __NR_kill, recs.a[i], 0, 0, 0, 0, 0);
+	for (size_t i = 1; i < npre; i++)
+		near_request_set(&pre[i], __NR_kill, recs.a[i - 1], 0, 0, 0, 0, 0);
 	/* Round trip set 1: who reads (getpid and its /proc/self/stat must
 	 * agree, or this /proc belongs to another pid namespace), the thread,
-	 * its tasks and its main task's children, and whether each record's
-	 * pid exists at all. */
+	 * its tasks and its main task's children, and the records' pids. */
 	pfile(&head[0], PERSIST__PF_READ, STAT_SLOT, "/proc/self/stat", 0, 0);
 	pfile(&head[1], PERSIST__PF_READ, STAT_SLOT, "/proc/%d/stat", pid, 0);
 	pfile(&head[2], PERSIST__PF_DIR, LIST_SLOT, "/proc/%d/task", pid, 0);
 	pfile(&head[3], PERSIST__PF_READ, LIST_SLOT, "/proc/%d/task/%d/children", pid, pid);
-	if ((r = persist__read_files(io, head, 4, pre, pre_res, recs.n + 1)) < 0)
+	if (by_list)
+		pfile(&head[nhead++], PERSIST__PF_DIR, PROC_LIST_SLOT, "/proc", 0, 0);
+	if ((r = persist__read_files(io, head, nhead, pre, pre_res, npre)) < 0)
 		goto out;
 	if (head[0].len < 0) {
 		r = (int)head[0].len; /* no /proc at all (-ENOENT) */
@@ -606,6 +617,15 @@ int persist__snapshot_read(struct persist__procio *io, int pid, unsigned long lo
 	if (self < 0 || pre_res[0] <= 0 || self != pre_res[0]) {
 		r = self < 0 ? self : pre_res[0] < 0 ? (int)pre_res[0] : -EXDEV;
 		goto out;
+	}
+	if (by_list) {
+		if (head[4].len < 0) {
+			r = (int)head[4].len;
+			goto out;
+		}
+		if ((r = dirent_numbers(head[4].data, (size_t)head[4].len, &listed)) < 0)
+			goto out;
+		persist__pids_sort(&listed);
 	}
 	r = stat_of(&head[1], &out->self);
 	if (r == -EPROTO || (r < 0 && r != -ESRCH))
@@ -622,10 +642,11 @@ int persist__snapshot_read(struct persist__procio *io, int pid, unsigned long lo
 		}
 	}
 	/* Set 2: stat and cmdline of each child; stat of each record's pid
-	 * that exists (kill said so: 0, or -EPERM for another uid's) and is
-	 * not a child. */
+	 * that exists (kill said so: 0, or -EPERM for another uid's; or /proc
+	 * lists it) and is not a child. */
 	for (size_t i = 0; i < recs.n && r == 0; i++)
-		if (pre_res[i + 1] != -ESRCH && !in_sorted(&kids, recs.a[i]))
+		if ((by_list ? in_sorted(&listed, recs.a[i]) : pre_res[i + 1] != -ESRCH) &&
+		    !in_sorted(&kids, recs.a[i]))
 			r = persist__pids_push(&others, recs.a[i]);
 	if (r < 0)
 		goto out;
@@ -671,7 +692,7 @@ int persist__snapshot_read(struct persist__procio *io, int pid, unsigned long lo
 	if (out->n > 1)
 		qsort(out->procs, out->n, sizeof *out->procs, cmp_kproc);
 out:
-	files_free(head, 4);
+	files_free(head, nhead);
 	if (f)
 		files_free(f, nf);
 	free(f);
@@ -680,6 +701,7 @@ out:
 	persist__pids_free(&recs);
 	persist__pids_free(&kids);
 	persist__pids_free(&others);
+	persist__pids_free(&listed);
 	if (r < 0)
 		persist__snapshot_free(out);
 	return r;
