@@ -57,6 +57,7 @@ struct work {
 	size_t nrecs, nlive, cap;
 	int *pids;                   /* of the running records */
 	size_t npids;
+	struct persist__plan_in in;  /* what the plan decided from */
 	struct persist__action *acts;/* one per report entry, same order */
 	size_t nacts;
 	char **cwds;                 /* adopted entries: the child's cwd, or NULL */
@@ -331,6 +332,7 @@ static int build_entries(struct work *w)
 	for (size_t i = 0; i < w->nacts; i++) {
 		const struct persist__action *a = &w->acts[i];
 		struct persist_recover_entry *e = &rep->entries[rep->n++];
+		char words[256];
 
 		e->child_id = a->child_id;
 		e->found = a->found;
@@ -341,7 +343,8 @@ static int build_entries(struct work *w)
 		e->exit_code = -1;
 		e->error = a->error;
 		e->reap = a->act == PERSIST__ACT_REAP;
-		if ((r = persist__strdup(a->detail, &e->detail)) < 0)
+		persist__action_detail(&w->in, a, words, sizeof words);
+		if (words[0] && (r = persist__strdup(words, &e->detail)) < 0)
 			return r;
 	}
 	if ((r = read_cwds(w)) < 0 || (r = kill_forks(w)) < 0)
@@ -547,7 +550,6 @@ PERSIST_EXPORT int persist_recover(struct persist_store *st, const struct persis
 				   struct persist_recover_report *report)
 {
 	struct work w = { .st = st, .thread = thread, .ops = ops, .rep = report };
-	struct persist__plan_in in;
 	int r;
 
 	memset(report, 0, sizeof *report);
@@ -569,7 +571,7 @@ PERSIST_EXPORT int persist_recover(struct persist_store *st, const struct persis
 	report->records = w.nlive;
 	if ((r = load_settled(&w)) < 0)
 		goto out;
-	in = (struct persist__plan_in){
+	w.in = (struct persist__plan_in){
 		.recs = w.recs,
 		.nrecs = w.nrecs,
 		.thread_alive = w.snap.alive,
@@ -578,7 +580,7 @@ PERSIST_EXPORT int persist_recover(struct persist_store *st, const struct persis
 		.procs = w.snap.procs,
 		.nprocs = w.snap.n,
 	};
-	if ((r = persist__recover_plan(&in, &w.acts, &w.nacts)) < 0)
+	if ((r = persist__recover_plan(&w.in, &w.acts, &w.nacts)) < 0)
 		goto out;
 	if ((r = build_entries(&w)) < 0)
 		goto out;

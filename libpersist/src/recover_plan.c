@@ -3,7 +3,6 @@
  * (memory aside): every fact it needs, down to whether an intent's writer
  * still lives, is an input, so a table of cases tests it whole. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,32 +33,19 @@ struct plan {
 	int busy;               /* some intent's writer still lives */
 };
 
+/* The array is sized once, for the most actions there can be: one per
+ * record or process. */
 static struct persist__action *add(struct plan *p, enum persist__act act, enum persist_found found)
 {
 	struct persist__action *a;
 
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? 2 * p->cap : 64;
-		if (!(a = realloc(p->a, cap * sizeof *a)))
-			return NULL;
-		p->a = a;
-		p->cap = cap;
-	}
+	if (p->n == p->cap)
+		return NULL;
 	a = &p->a[p->n++];
 	memset(a, 0, sizeof *a);
 	a->act = act;
 	a->found = found;
 	return a;
-}
-
-__attribute__((format(printf, 2, 3)))
-static void say(struct persist__action *a, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(a->detail, sizeof a->detail, fmt, ap);
-	va_end(ap);
 }
 
 static const struct persist__kproc *find(const struct persist__plan_in *in, int pid, size_t *at)
@@ -111,16 +97,13 @@ static int running(struct plan *p)
 			a->act = PERSIST__ACT_LOST;
 			a->found = PERSIST_FOUND_GONE;
 			a->after = PERSIST_CHILD_LOST;
-			say(a, "pid %d is gone", x->pid);
 		} else if (k->err) {
 			/* Not readable: say so, change nothing. */
 			a->error = k->err;
-			say(a, "pid %d: /proc unreadable (%s)", x->pid, strerror(-k->err));
 		} else if (k->st.starttime != x->starttime) {
 			a->act = PERSIST__ACT_LOST;
 			a->found = PERSIST_FOUND_REUSED;
 			a->after = PERSIST_CHILD_LOST;
-			say(a, "pid %d now belongs to another process (start time differs)", x->pid);
 		} else {
 			/* The children file may skip an entry while other
 			 * children exit (proc(5)), so the parent in its own
@@ -132,17 +115,10 @@ static int running(struct plan *p)
 				a->act = PERSIST__ACT_LOST;
 				a->found = PERSIST_FOUND_NOT_CHILD;
 				a->after = PERSIST_CHILD_LOST;
-				if (in->thread_alive)
-					say(a, "pid %d is no longer a child of the thread (pid %d): "
-					    "its parent is %d", x->pid, in->thread_pid, k->st.ppid);
-				else
-					say(a, "pid %d outlived its thread (pid %d), which is gone: "
-					    "its parent is %d", x->pid, in->thread_pid, k->st.ppid);
 			} else if (zombie(k)) {
 				a->act = PERSIST__ACT_COLLECT;
 				a->found = PERSIST_FOUND_ZOMBIE;
 				a->zombie = 1;
-				say(a, "pid %d ended", x->pid);
 			}
 		}
 	}
@@ -248,8 +224,6 @@ static int strays(struct plan *p)
 				a->starttime = k->st.starttime;
 				a->before = a->after = x->state;
 				a->proc = k;
-				say(a, "pid %d was recorded as ended and is still a zombie: reaped",
-				    k->pid);
 			}
 			continue;
 		}
@@ -279,30 +253,23 @@ static int strays(struct plan *p)
 			a->act = PERSIST__ACT_IN_PROGRESS;
 			a->found = PERSIST_FOUND_IN_PROGRESS;
 			a->child_id = x ? x->id : 0;
+			a->owner = x ? x->owner : 0;
 			if (x)
 				a->before = a->after = PERSIST_CHILD_INTENT;
-			say(a, "pid %d: no record yet, a spawn is in flight (controller pid %d)",
-			    k->pid, x ? x->owner : 0);
 		} else if (x) {
 			a->act = PERSIST__ACT_COMPLETE;
 			a->found = PERSIST_FOUND_MATCHED;
 			a->child_id = x->id;
 			a->before = PERSIST_CHILD_INTENT;
 			a->zombie = zombie(k);
-			say(a, "pid %d completes the intent (its argv matches)", k->pid);
 		} else if (half_spawned(in, k)) {
 			/* Recovery adopts spawned commands only: this one's
 			 * controller died between the fork and the execve. */
 			a->act = PERSIST__ACT_KILL;
 			a->found = PERSIST_FOUND_HALF_SPAWNED;
 			a->before = a->after = PERSIST_CHILD_KILLED;
-			say(a, "pid %d is a fork of the thread that never ran a command (its "
-			    "name is the thread's, %s): killed and reaped, not adopted",
-			    k->pid, k->st.comm);
 		} else {
 			a->zombie = zombie(k);
-			say(a, "pid %d is a child of the thread that no record knew: adopted",
-			    k->pid);
 		}
 	}
 out:
@@ -330,15 +297,70 @@ static int intents_left(struct plan *p)
 			a->act = PERSIST__ACT_IN_PROGRESS;
 			a->found = PERSIST_FOUND_IN_PROGRESS;
 			a->after = PERSIST_CHILD_INTENT;
-			say(a, "a spawn is in flight (controller pid %d)", x->owner);
-		} else if (in->thread_alive) {
-			say(a, "never started: the controller died before spawning");
-		} else {
-			say(a, "never started, or out of reach: the thread (pid %d) is gone",
-			    in->thread_pid);
+			a->owner = x->owner;
 		}
 	}
 	return 0;
+}
+
+const char *persist__action_detail(const struct persist__plan_in *in,
+				   const struct persist__action *a, char *buf, size_t len)
+{
+	const struct persist__kproc *k = a->proc;
+	int ppid = k ? k->st.ppid : 0;
+
+	buf[0] = 0;
+	switch (a->act) {
+	case PERSIST__ACT_LEAVE:
+		if (a->error)
+			snprintf(buf, len, "pid %d: /proc unreadable (%s)", a->pid, strerror(-a->error));
+		break;
+	case PERSIST__ACT_COLLECT:
+		snprintf(buf, len, "pid %d ended", a->pid);
+		break;
+	case PERSIST__ACT_LOST:
+		if (a->found == PERSIST_FOUND_GONE)
+			snprintf(buf, len, "pid %d is gone", a->pid);
+		else if (a->found == PERSIST_FOUND_REUSED)
+			snprintf(buf, len, "pid %d now belongs to another process (start time differs)",
+				 a->pid);
+		else if (a->found == PERSIST_FOUND_NOT_CHILD && in->thread_alive)
+			snprintf(buf, len, "pid %d is no longer a child of the thread (pid %d): its "
+				 "parent is %d", a->pid, in->thread_pid, ppid);
+		else if (a->found == PERSIST_FOUND_NOT_CHILD)
+			snprintf(buf, len, "pid %d outlived its thread (pid %d), which is gone: its "
+				 "parent is %d", a->pid, in->thread_pid, ppid);
+		else if (in->thread_alive)
+			snprintf(buf, len, "never started: the controller died before spawning");
+		else
+			snprintf(buf, len, "never started, or out of reach: the thread (pid %d) is "
+				 "gone", in->thread_pid);
+		break;
+	case PERSIST__ACT_COMPLETE:
+		snprintf(buf, len, "pid %d completes the intent (its argv matches)", a->pid);
+		break;
+	case PERSIST__ACT_ADOPT:
+		snprintf(buf, len, "pid %d is a child of the thread that no record knew: adopted",
+			 a->pid);
+		break;
+	case PERSIST__ACT_REAP:
+		snprintf(buf, len, "pid %d was recorded as ended and is still a zombie: reaped",
+			 a->pid);
+		break;
+	case PERSIST__ACT_IN_PROGRESS:
+		if (a->pid)
+			snprintf(buf, len, "pid %d: no record yet, a spawn is in flight (controller "
+				 "pid %d)", a->pid, a->owner);
+		else
+			snprintf(buf, len, "a spawn is in flight (controller pid %d)", a->owner);
+		break;
+	case PERSIST__ACT_KILL:
+		snprintf(buf, len, "pid %d is a fork of the thread that never ran a command (its "
+			 "name is the thread's, %s): killed and reaped, not adopted", a->pid,
+			 k ? k->st.comm : "?");
+		break;
+	}
+	return buf;
 }
 
 int persist__recover_plan(const struct persist__plan_in *in, struct persist__action **out,
@@ -349,7 +371,9 @@ int persist__recover_plan(const struct persist__plan_in *in, struct persist__act
 
 	*out = NULL;
 	*n = 0;
-	if ((in->nprocs && !(p.claimed = calloc(in->nprocs, 1))) ||
+	p.cap = in->nrecs + in->nprocs;
+	if ((p.cap && !(p.a = malloc(p.cap * sizeof *p.a))) ||
+	    (in->nprocs && !(p.claimed = calloc(in->nprocs, 1))) ||
 	    (in->nrecs && !(p.taken = calloc(in->nrecs, 1))))
 		goto out;
 	for (size_t i = 0; i < in->nrecs; i++)

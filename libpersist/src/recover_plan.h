@@ -72,9 +72,15 @@ struct persist__action {
 						   before any collected status */
 	int zombie;                   /* collect before the commit, reap after it */
 	int error;                    /* LEAVE of a process whose stat is unreadable */
+	int owner;                    /* IN_PROGRESS: the controller's pid, if known */
 	const struct persist__kproc *proc; /* the process, when there is one */
-	char detail[192];             /* the reason (lost) or a note */
 };
+
+/* The words for a: a lost record's reason, or a note; "" when there is
+ * nothing to say (a child running as recorded).  in is the plan's input.
+ * Returns: buf. */
+const char *persist__action_detail(const struct persist__plan_in *in,
+				   const struct persist__action *a, char *buf, size_t len);
 
 /* Decide.  *out gets a new array of *n actions (free()): one per intent and
  * running record, in this order: the running records (by id), the
