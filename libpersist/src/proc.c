@@ -44,7 +44,8 @@ static int field_num(const char *p, const char *end, long long *v)
 	return 0;
 }
 
-int persist__parse_stat(const char *b, size_t len, struct persist_proc_stat *out)
+int persist__parse_stat(const char *b, size_t len, struct persist_proc_stat *out,
+			unsigned long *flags)
 {
 	const char *open = memchr(b, '(', len), *close = memrchr(b, ')', len);
 	const char *p, *end = b + len;
@@ -79,6 +80,11 @@ int persist__parse_stat(const char *b, size_t len, struct persist_proc_stat *out
 			if (field_num(t, p, &v) < 0 || v < 0 || v > INT_MAX)
 				return -EPROTO;
 			out->ppid = (int)v;
+		} else if (field == 9) {
+			if (field_num(t, p, &v) < 0 || v < 0)
+				return -EPROTO;
+			if (flags)
+				*flags = (unsigned long)v;
 		} else if (field == 22) {
 			if (field_num(t, p, &v) < 0 || v < 0)
 				return -EPROTO;
@@ -229,7 +235,7 @@ PERSIST_EXPORT int persist_proc_stat(int pid, struct persist_proc_stat *out)
 		return -ESRCH;
 	if (r < 0)
 		return (int)r;
-	return persist__parse_stat(buf, (size_t)r, out);
+	return persist__parse_stat(buf, (size_t)r, out, NULL);
 }
 
 PERSIST_EXPORT int persist_proc_starttime(int pid, unsigned long long *ticks)

@@ -19,9 +19,16 @@
 /* A /proc/PID/stat line of len bytes (no NUL needed).  The command name
  * between the parentheses is whatever the process set, spaces and ')'
  * included, so the fields are counted after the LAST ')': state (3), ppid
- * (4), starttime (22).  A name longer than out->comm is cut.
+ * (4), the kernel's task flags (9) into *flags if flags is not NULL, and
+ * starttime (22).  A name longer than out->comm is cut.
  * Returns: 0; -EPROTO (not a stat line). */
-int persist__parse_stat(const char *buf, size_t len, struct persist_proc_stat *out);
+int persist__parse_stat(const char *buf, size_t len, struct persist_proc_stat *out,
+			unsigned long *flags);
+
+/* The task flag the kernel sets on fork and clears on execve
+ * (include/linux/sched.h; stable since Linux 2.6, not in the uapi headers):
+ * a process with it in its stat flags has never run a program of its own. */
+#define PERSIST__PF_FORKNOEXEC 0x00000040UL
 /* Field 1 of the same line: the pid, in the pid namespace of the /proc it
  * was read from.  Returns: the pid (> 0); -EPROTO. */
 int persist__parse_stat_pid(const char *buf, size_t len);
@@ -156,6 +163,7 @@ struct persist__kproc {
 			      process that is gone is not in the snapshot) */
 	int child;         /* the thread's /proc lists it among its children */
 	struct persist_proc_stat st;
+	unsigned long flags; /* the stat's task flags (PERSIST__PF_FORKNOEXEC) */
 	char *cmdline;     /* children: their argv blob (persist__parse_cmdline);
 			      NULL when empty (a zombie) or unreadable */
 	size_t cmdlen;

@@ -361,7 +361,8 @@ static void pfile(struct persist__pfile *f, enum persist__pf_kind kind, size_t s
 }
 
 /* A stat file's answer as persist_proc_stat gives it. */
-static int stat_of(const struct persist__pfile *f, struct persist_proc_stat *out)
+static int stat_of(const struct persist__pfile *f, struct persist_proc_stat *out,
+		   unsigned long *flags)
 {
 	memset(out, 0, sizeof *out);
 	/* Gone before the open (ENOENT), or between open and read. */
@@ -369,7 +370,7 @@ static int stat_of(const struct persist__pfile *f, struct persist_proc_stat *out
 		return -ESRCH;
 	if (f->len < 0)
 		return (int)f->len;
-	return persist__parse_stat(f->data, (size_t)f->len, out);
+	return persist__parse_stat(f->data, (size_t)f->len, out, flags);
 }
 
 int persist__proc_stat_at(struct persist__procio *io, int pid, struct persist_proc_stat *out)
@@ -382,7 +383,7 @@ int persist__proc_stat_at(struct persist__procio *io, int pid, struct persist_pr
 		return -ESRCH;
 	pfile(&f, PERSIST__PF_READ, STAT_SLOT, "/proc/%d/stat", pid, 0);
 	if ((r = persist__read_files(io, &f, 1, NULL, NULL, 0)) == 0)
-		r = stat_of(&f, out);
+		r = stat_of(&f, out, NULL);
 	free(f.data);
 	return r;
 }
@@ -446,7 +447,7 @@ static int scan_parents(struct persist__procio *io, int pid, struct persist__pid
 		r = persist__read_files(io, f, all.n, NULL, NULL, 0);
 	for (size_t i = 0; r == 0 && i < all.n; i++) {
 		struct persist_proc_stat ps;
-		if (stat_of(&f[i], &ps) == 0 && ps.ppid == pid && all.a[i] != pid)
+		if (stat_of(&f[i], &ps, NULL) == 0 && ps.ppid == pid && all.a[i] != pid)
 			r = persist__pids_push(v, all.a[i]);
 	}
 	if (f)
@@ -627,7 +628,7 @@ int persist__snapshot_read(struct persist__procio *io, int pid, unsigned long lo
 			goto out;
 		persist__pids_sort(&listed);
 	}
-	r = stat_of(&head[1], &out->self);
+	r = stat_of(&head[1], &out->self, NULL);
 	if (r == -EPROTO || (r < 0 && r != -ESRCH))
 		goto out;
 	out->alive = r == 0 && persist__stat_alive(&out->self, starttime);
@@ -677,7 +678,7 @@ int persist__snapshot_read(struct persist__procio *io, int pid, unsigned long lo
 
 		memset(k, 0, sizeof *k);
 		k->pid = child ? kids.a[i] : others.a[i - kids.n];
-		k->err = stat_of(sf, &k->st);
+		k->err = stat_of(sf, &k->st, &k->flags);
 		/* Gone since it was listed: the snapshot does not have it. */
 		if (k->err == -ESRCH)
 			continue;

@@ -576,7 +576,6 @@ PERSIST_EXPORT int persist_recover(struct persist_store *st, const struct persis
 		.nrecs = w.nrecs,
 		.thread_alive = w.snap.alive,
 		.thread_pid = thread->pid,
-		.thread_comm = w.snap.alive ? w.snap.self.comm : NULL,
 		.procs = w.snap.procs,
 		.nprocs = w.snap.n,
 	};

@@ -181,12 +181,14 @@ static size_t match(struct plan *p, const struct persist__kproc *k)
 	return (size_t)-1;
 }
 
-/* A fork of the server that never ran a command: the server's fork op
- * leaves its child with the server's command name until the execve. */
-static int half_spawned(const struct persist__plan_in *in, const struct persist__kproc *k)
+/* A fork of the thread that never ran a command: the kernel sets
+ * PF_FORKNOEXEC on fork and clears it on execve.  (The server's fork op
+ * also leaves such a child the thread's command name, but so does
+ * valgrind to every process it runs, and so would a spawned program that
+ * happens to share the thread's name: the flag is the fact itself.) */
+static int half_spawned(const struct persist__kproc *k)
 {
-	return in->thread_comm && in->thread_comm[0] &&
-	       strncmp(k->st.comm, in->thread_comm, sizeof k->st.comm) == 0;
+	return (k->flags & PERSIST__PF_FORKNOEXEC) != 0;
 }
 
 /* Children no running record accounts for: unreaped ends of final records,
@@ -262,7 +264,7 @@ static int strays(struct plan *p)
 			a->child_id = x->id;
 			a->before = PERSIST_CHILD_INTENT;
 			a->zombie = zombie(k);
-		} else if (half_spawned(in, k)) {
+		} else if (half_spawned(k)) {
 			/* Recovery adopts spawned commands only: this one's
 			 * controller died between the fork and the execve. */
 			a->act = PERSIST__ACT_KILL;
@@ -355,9 +357,9 @@ const char *persist__action_detail(const struct persist__plan_in *in,
 			snprintf(buf, len, "a spawn is in flight (controller pid %d)", a->owner);
 		break;
 	case PERSIST__ACT_KILL:
-		snprintf(buf, len, "pid %d is a fork of the thread that never ran a command (its "
-			 "name is the thread's, %s): killed and reaped, not adopted", a->pid,
-			 k ? k->st.comm : "?");
+		snprintf(buf, len, "pid %d (%s) is a fork of the thread that never ran a command "
+			 "(its controller died before the execve): killed and reaped, not adopted",
+			 a->pid, k ? k->st.comm : "?");
 		break;
 	}
 	return buf;

@@ -33,7 +33,6 @@ struct persist__plan_in {
 	size_t nrecs;
 	int thread_alive;             /* pid + start time match, not ended */
 	int thread_pid;
-	const char *thread_comm;      /* its command name; NULL or "": unknown */
 	/* By pid: the thread's children (child set) and every other process a
 	 * running record names that exists.  A running record's pid that is
 	 * not here is gone. */

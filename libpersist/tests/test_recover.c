@@ -3,6 +3,7 @@
  * the persistent thread (its pid is the thread's), its forked children are
  * the thread's children, and collect/reap are local waitid calls. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -29,21 +30,29 @@ static struct persist_thread_rec self_thread(struct persist_store *st)
 	return t;
 }
 
-/* A child that sleeps until killed.  It takes a name of its own, as a
- * spawned command would by its execve: a fork still named like its parent,
- * the thread, is a half-spawned one, which recovery kills. */
+/* A child that sleeps until killed: a command, as a spawn makes them (it
+ * has run execve; a fork that never did is a half-spawned one, which
+ * recovery kills instead of adopting).  Returns once the execve is done:
+ * the pipe's write end is close-on-exec. */
 static pid_t live_child(void)
 {
-	pid_t pid = fork();
+	int p[2];
+	char c;
+	pid_t pid;
 
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		prctl(PR_SET_NAME, "child", 0, 0, 0);
-		/* Never outlive a failed test. */
+		close(p[0]);
+		/* Never outlive a failed test (kept across execve). */
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		for (;;)
-			pause();
+		execlp("sleep", "sleep", "600", (char *)NULL);
+		_exit(127);
 	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 0);
+	close(p[0]);
 	return pid;
 }
 

@@ -32,13 +32,12 @@
  *      controller died before spawning";
  *  children of the thread no record knows and no intent matches are
  *      adopted: a new running record with argv and cwd from /proc; except
- *      that recovery adopts spawned commands only: such a child whose
- *      command name (/proc/PID/stat) is the thread's own is a fork of the
- *      thread that never reached its execve (a controller died
- *      mid-spawn); it is killed (SIGKILL) and reaped, never adopted, and
- *      reported as half-spawned.  (So is, alas, an unrecorded command
- *      whose program has the thread's name, e.g. a persist-server spawned
- *      in a persist-server without an intent.);
+ *      that recovery adopts spawned commands only: such a child that never
+ *      called execve (the kernel's PF_FORKNOEXEC in its /proc/PID/stat
+ *      flags; the thread's fork op also leaves it the thread's command
+ *      name) is a fork of the thread whose controller died mid-spawn: it
+ *      is killed (SIGKILL) and reaped, never adopted, and reported as
+ *      half-spawned;
  *  exited/killed and lost records are final; an exited/killed one whose
  *      process is still an unreaped zombie (a crash between record and
  *      reap) is reaped.
