@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -409,9 +410,10 @@ static int dirent_numbers(const char *buf, size_t len, struct persist__pids *v)
 		long long x = 0;
 		size_t k, max;
 
+		/* The name starts at its offset, before the struct's padding. */
 		if (d->d_reclen < sizeof *d || off + d->d_reclen > len)
 			return -EPROTO;
-		max = d->d_reclen - sizeof *d;
+		max = d->d_reclen - offsetof(struct dirent64_raw, d_name);
 		for (k = 0; k < max && name[k]; k++) {
 			if (name[k] < '0' || name[k] > '9' || x > INT_MAX) {
 				x = -1;
