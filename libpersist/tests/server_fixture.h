@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <asm/unistd.h>
+#include <persist/recover.h>
 #include <persist/thread.h>
 #include <transport/mem.h>
 #include "proc.h"
@@ -46,7 +47,15 @@ static inline void srv_teardown(void)
 	char cmd[128];
 
 	while (srv_n) {
-		int pid = srv_pids[--srv_n];
+		int pid = srv_pids[--srv_n], *kids = NULL;
+		size_t n = 0;
+
+		/* Its children first: they would outlive it (a namespace's
+		 * init takes its own along). */
+		if (persist_proc_children(pid, &kids, &n) == 0)
+			for (size_t i = 0; i < n; i++)
+				kill(kids[i], SIGKILL);
+		free(kids);
 		kill(pid, SIGKILL);
 		/* Not always our child: wait for it to go. */
 		for (int i = 0; i < 200 && kill(pid, 0) == 0; i++) {
@@ -224,6 +233,29 @@ static inline int srv_half_fork(struct persist_thread *th, int *keep)
 		return r;
 	*keep = sv[0];
 	return pid;
+}
+
+/* A fork of the server that never ran execve and then ended by itself (an
+ * exit_group over its own connection, which we take from the server): a
+ * zombie of the server until someone reaps it.  Returns its pid. */
+static inline int srv_half_fork_exit(struct persist_thread *th)
+{
+	struct transport_conn *child;
+	char why[256];
+	int keep = -1, local = -1, pid = srv_half_fork(th, &keep), r;
+
+	if (pid < 0)
+		return pid;
+	r = transport_take_fd(th->conn, keep, &local);
+	transport_syscall(th->conn, __NR_close, keep, 0, 0, 0, 0, 0);
+	if (r < 0)
+		return r;
+	if ((r = transport_attach(local, srv_slow(5000), &child, why, sizeof why)) < 0)
+		return r;
+	/* The hangup after exit_group is its success. */
+	r = (int)transport_syscall(child, __NR_exit_group, 0, 0, 0, 0, 0, 0);
+	transport_close(child);
+	return r < 0 ? r : pid;
 }
 
 /* Recovery's collect and reap through the thread, as a controller has them. */
