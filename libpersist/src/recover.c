@@ -93,6 +93,12 @@ static struct persist__rec *rec_add(struct work *w)
 	return x;
 }
 
+/* The intent and running records of the thread, with what recovery needs
+ * of each; the born columns are schema 2's (a store is upgraded on open). */
+#define LIVE_SQL \
+	"SELECT id, pid, starttime, state, argv, owner_pid, owner_start, born_pid, born_start" \
+	" FROM children WHERE thread_id = ?1 AND state IN ('intent', 'running') ORDER BY id"
+
 /* Phase 1a: the intent and running records of the thread. */
 static int load_records(struct work *w)
 {
@@ -100,8 +106,11 @@ static int load_records(struct work *w)
 	sqlite3_stmt *s;
 	int rc, r = 0;
 
-	if (!(s = persist__stmt(st, ST_REC_LIVE, &r)))
-		return r;
+	/* Prepared here, once per recovery, not cached by the store: its
+	 * statement cache is the store's own business. */
+	rc = sqlite3_prepare_v2(st->db, LIVE_SQL, -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return persist__sqlerr(st, rc, "read children");
 	sqlite3_bind_int64(s, 1, w->thread->id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *state = (const char *)sqlite3_column_text(s, 3);
@@ -136,11 +145,13 @@ static int load_records(struct work *w)
 			x->owner_live = x->owner > 0 && x->owner != st->self_pid &&
 					persist__proc_alive(NULL, x->owner,
 							    (unsigned long long)sqlite3_column_int64(s, 6)) == 1;
+			x->born_pid = sqlite3_column_int(s, 7);
+			x->born_start = (unsigned long long)sqlite3_column_int64(s, 8);
 		}
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = persist__sqlerr(st, rc, "read children");
-	sqlite3_reset(s);
+	sqlite3_finalize(s);
 	w->nlive = w->nrecs;
 	if (r < 0)
 		return r;

@@ -30,7 +30,8 @@ struct plan {
 	size_t n, cap;
 	unsigned char *claimed; /* procs a running record accounts for */
 	unsigned char *taken;   /* intents a child completed */
-	int busy;               /* some intent's writer still lives */
+	int busy;               /* some intent's writer still lives, and its child
+				   is not known by identity yet */
 };
 
 /* The array is sized once, for the most actions there can be: one per
@@ -165,14 +166,27 @@ static int comm_matches(const struct persist__kproc *k, const struct persist__re
 	return strncmp(k->st.comm, base, 15) == 0;
 }
 
-/* The oldest intent not yet taken that child k stands for. */
+/* The intent child k stands for: the one that recorded k's identity at
+ * its birth; else the oldest of those without a birth record whose argv
+ * is k's cmdline (a zombie: whose program is k's command name).  An
+ * intent that knows its child's identity stands for that process only.
+ * A child that never ran execve stands for no intent whose controller is
+ * dead: that spawn will never finish. */
 static size_t match(struct plan *p, const struct persist__kproc *k)
 {
 	const struct persist__plan_in *in = p->in;
 
 	for (size_t i = 0; i < in->nrecs; i++) {
 		const struct persist__rec *x = &in->recs[i];
-		if (x->state != PERSIST_CHILD_INTENT || p->taken[i])
+		if (x->state == PERSIST_CHILD_INTENT && !p->taken[i] && x->born_pid &&
+		    x->born_pid == k->pid && x->born_start == k->st.starttime)
+			return x->owner_live || !(k->flags & PERSIST__PF_FORKNOEXEC) ? i
+										: (size_t)-1;
+	}
+	for (size_t i = 0; i < in->nrecs; i++) {
+		const struct persist__rec *x = &in->recs[i];
+		if (x->state != PERSIST_CHILD_INTENT || p->taken[i] || x->born_pid ||
+		    ((k->flags & PERSIST__PF_FORKNOEXEC) && !x->owner_live))
 			continue;
 		if (k->cmdlen ? x->argvlen == k->cmdlen && memcmp(x->argv, k->cmdline, k->cmdlen) == 0
 			      : zombie(k) && comm_matches(k, x))
@@ -379,7 +393,8 @@ int persist__recover_plan(const struct persist__plan_in *in, struct persist__act
 	    (in->nrecs && !(p.taken = calloc(in->nrecs, 1))))
 		goto out;
 	for (size_t i = 0; i < in->nrecs; i++)
-		p.busy |= in->recs[i].state == PERSIST_CHILD_INTENT && in->recs[i].owner_live;
+		p.busy |= in->recs[i].state == PERSIST_CHILD_INTENT && in->recs[i].owner_live &&
+			  !in->recs[i].born_pid;
 	if ((r = running(&p)) < 0 || (r = strays(&p)) < 0 || (r = intents_left(&p)) < 0)
 		goto out;
 	*out = p.a;

@@ -23,6 +23,10 @@ struct persist__rec {
 	int owner;                    /* intents: the controller that wrote it (0: unknown) */
 	int owner_live;               /* intents: that controller still lives and is not
 					 the caller (a fact the shell establishes) */
+	int born_pid;                 /* intents: the child the spawn made, recorded
+					 before its execve (persist_store_born); 0:
+					 not known (an older writer, or not born yet) */
+	unsigned long long born_start;
 };
 
 struct persist__plan_in {

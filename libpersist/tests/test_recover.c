@@ -90,6 +90,26 @@ static pid_t zombie_exited(int code, const char *name)
 	return pid;
 }
 
+/* A command named name (its comm, as execve sets it from the file's name:
+ * a link to sh) that exits with code and stays a zombie. */
+static pid_t zombie_command(int code, const char *name)
+{
+	char link[128], script[32];
+	pid_t pid;
+
+	snprintf(link, sizeof link, "%s/%s", srv_dir, name);
+	snprintf(script, sizeof script, "exit %d", code);
+	assert_int_equal(symlink("/bin/sh", link), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl(link, name, "-c", script, (char *)NULL);
+		_exit(127);
+	}
+	await_zombie(pid);
+	return pid;
+}
+
 static pid_t zombie_killed(int sig)
 {
 	pid_t pid = live_child();
@@ -409,7 +429,7 @@ static void test_intents(void **state)
 	assert_int_equal(persist_store_intent(f->st, t.id, "second", (const char *const *)argv,
 					      NULL, &i3), 0);
 	/* A zombie known only by its command name. */
-	z = zombie_exited(3, "zomb-match");
+	z = zombie_command(3, "zomb-match");
 	assert_int_equal(persist_store_intent(f->st, t.id, NULL, zname, NULL, &iz), 0);
 
 	assert_int_equal(persist_recover(f->st, &t, &local_ops, &r), 0);
@@ -804,8 +824,9 @@ static void test_server_intents(void **state)
 	struct persist_recover_report r;
 	struct persist_child_rec c;
 	struct persist_exit st;
-	int a, z, u;
-	int64_t ia, iz, in, iu;
+	static const char *const job[] = { "job", "--as-intended", NULL };
+	int a, z, u, b, h, keep = -1;
+	int64_t ia, iz, in, iu, ib, ih;
 
 	assert_int_equal(srv_start(&th, "intents"), 0);
 	t = server_thread(f->st, &th, "intents");
@@ -822,12 +843,24 @@ static void test_server_intents(void **state)
 	assert_int_equal(srv_await_end(&th, u), 0);
 	iu = record_server_child(f->st, &t, &th, u);
 	assert_int_equal(persist_store_ended(f->st, iu, 5, 0, 0), 0);
+	/* Born: the intent knows its child by pid and start time, whatever
+	 * argv it ended up with... */
+	assert_int_equal(persist_store_intent(f->st, t.id, NULL, job, NULL, &ib), 0);
+	assert_true((b = srv_spawn(&th, sleeper)) > 0);
+	assert_int_equal(persist_store_born(f->st, ib, b, srv_starttime(&th, b)), 0);
+	/* ... and one born that never reached its execve. */
+	assert_int_equal(persist_store_intent(f->st, t.id, NULL, job, NULL, &ih), 0);
+	assert_true((h = srv_half_fork(&th, &keep)) > 0);
+	assert_int_equal(persist_store_born(f->st, ih, h, srv_starttime(&th, h)), 0);
 
 	assert_int_equal(persist_recover(f->st, &t, &ops, &r), 0);
-	assert_int_equal(r.matched, 2);
-	assert_int_equal(r.lost, 1);
-	assert_int_equal(r.reaped, 2);
-	assert_int_equal(r.adopted + r.errors + r.half_spawned, 0);
+	assert_int_equal(r.matched, 3);
+	assert_int_equal(r.lost, 2);
+	assert_int_equal(r.half_spawned, 1);
+	assert_int_equal(r.reaped, 3);
+	assert_int_equal(r.adopted + r.errors, 0);
+	assert_int_equal(entry_of(&r, b)->child_id, ib);
+	assert_int_equal(entry_of(&r, h)->found, PERSIST_FOUND_HALF_SPAWNED);
 	assert_int_equal(entry_of(&r, a)->child_id, ia);
 	assert_int_equal(entry_of(&r, z)->child_id, iz);
 	assert_int_equal(entry_of(&r, z)->exit_code, 3);
@@ -845,6 +878,15 @@ static void test_server_intents(void **state)
 	persist_child_rec_clear(&c);
 	assert_int_equal(persist_child_wait(&th, z, 1, 0, &st), -ECHILD);
 	assert_int_equal(persist_child_wait(&th, u, 1, 0, &st), -ECHILD);
+	assert_int_equal(persist_child_wait(&th, h, 1, 0, &st), -ECHILD);
+	get(f->st, ib, &c);
+	assert_int_equal(c.state, PERSIST_CHILD_RUNNING);
+	assert_int_equal(c.pid, b);
+	persist_child_rec_clear(&c);
+	get(f->st, ih, &c);
+	assert_int_equal(c.state, PERSIST_CHILD_LOST);
+	persist_child_rec_clear(&c);
+	transport_syscall(th.conn, __NR_close, keep, 0, 0, 0, 0, 0);
 	persist_thread_close(&th);
 }
 

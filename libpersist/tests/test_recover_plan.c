@@ -27,6 +27,13 @@
 #define INTENT_DEAD(i, blob, o) \
 	{ .id = (i), .state = PERSIST_CHILD_INTENT, .argv = (blob), .argvlen = sizeof(blob) - 1, \
 	  .owner = (o) }
+/* An intent that recorded its child's birth (pid p, start s). */
+#define INTENT_BORN(i, blob, p, s) \
+	{ .id = (i), .state = PERSIST_CHILD_INTENT, .argv = (blob), .argvlen = sizeof(blob) - 1, \
+	  .born_pid = (p), .born_start = (s) }
+#define INTENT_BORN_LIVE(i, blob, p, s, o) \
+	{ .id = (i), .state = PERSIST_CHILD_INTENT, .argv = (blob), .argvlen = sizeof(blob) - 1, \
+	  .born_pid = (p), .born_start = (s), .owner = (o), .owner_live = 1 }
 #define FINAL(i, st, p, s) { .id = (i), .state = (st), .pid = (p), .starttime = (s) }
 
 /* Processes: pid > 0; a list ends at pid 0.  KID: listed as the thread's
@@ -209,6 +216,54 @@ static const struct row rows[] = {
 	    { PERSIST__ACT_LOST, PERSIST_FOUND_NEVER_STARTED, 1, 0, PERSIST_CHILD_LOST, 0,
 	      "never started: the controller died before spawning" },
 	    END } },
+	{ "born: the intent knows its child by identity, whatever its cmdline says", 1,
+	  { INTENT_BORN(1, "job\0", 300, 700), INTENT(2, "job\0") },
+	  { KID(300, 'S', 700, "job", "job: worker\0", EXECD),
+	    KID(301, 'S', 650, "job", "job\0", EXECD) },
+	  { { PERSIST__ACT_COMPLETE, PERSIST_FOUND_MATCHED, 2, 301, PERSIST_CHILD_RUNNING, 0,
+	      "pid 301 completes the intent (its argv matches)" },
+	    { PERSIST__ACT_COMPLETE, PERSIST_FOUND_MATCHED, 1, 300, PERSIST_CHILD_RUNNING, 0,
+	      "pid 300 completes the intent (its argv matches)" },
+	    END } },
+	{ "born, then its controller died before the execve: child killed, intent lost", 1,
+	  { INTENT_BORN(1, "job\0", 300, 700) },
+	  { KID(300, 'S', 700, "persist-server", "persist-server\0", FORKED) },
+	  { { PERSIST__ACT_KILL, PERSIST_FOUND_HALF_SPAWNED, 0, 300, PERSIST_CHILD_KILLED, 0,
+	      "pid 300 (persist-server) is a fork of the thread that never ran a command (its "
+	      "controller died before the execve): killed and reaped, not adopted" },
+	    { PERSIST__ACT_LOST, PERSIST_FOUND_NEVER_STARTED, 1, 0, PERSIST_CHILD_LOST, 0,
+	      "never started: the controller died before spawning" },
+	    END } },
+	{ "born to a live controller: its child is its own, other children are not", 1,
+	  { INTENT_BORN_LIVE(1, "job\0", 300, 700, 77) },
+	  { KID(300, 'S', 700, "persist-server", "persist-server\0", FORKED),
+	    KID(301, 'S', 701, "srv", "srv\0", EXECD),
+	    KID(302, 'S', 702, "persist-server", "persist-server\0", FORKED) },
+	  { { PERSIST__ACT_IN_PROGRESS, PERSIST_FOUND_IN_PROGRESS, 1, 300, PERSIST_CHILD_INTENT, 0,
+	      "pid 300: no record yet, a spawn is in flight (controller pid 77)" },
+	    { PERSIST__ACT_ADOPT, PERSIST_FOUND_ADOPTED, 0, 301, PERSIST_CHILD_RUNNING, 0,
+	      "pid 301 is a child of the thread that no record knew: adopted" },
+	    { PERSIST__ACT_KILL, PERSIST_FOUND_HALF_SPAWNED, 0, 302, PERSIST_CHILD_KILLED, 0,
+	      "pid 302 (persist-server) is a fork of the thread that never ran a command (its "
+	      "controller died before the execve): killed and reaped, not adopted" },
+	    END } },
+	{ "born, and the pid now names another process: no match by argv either", 1,
+	  { INTENT_BORN(1, "job\0", 300, 700) },
+	  { KID(300, 'S', 701, "job", "job\0", EXECD) },
+	  { { PERSIST__ACT_ADOPT, PERSIST_FOUND_ADOPTED, 0, 300, PERSIST_CHILD_RUNNING, 0,
+	      "pid 300 is a child of the thread that no record knew: adopted" },
+	    { PERSIST__ACT_LOST, PERSIST_FOUND_NEVER_STARTED, 1, 0, PERSIST_CHILD_LOST, 0,
+	      "never started: the controller died before spawning" },
+	    END } },
+	{ "a never-exec'd fork completes no dead controller's intent, even with its argv", 1,
+	  { INTENT(1, "persist-server\0") },
+	  { KID(300, 'S', 700, "persist-server", "persist-server\0", FORKED) },
+	  { { PERSIST__ACT_KILL, PERSIST_FOUND_HALF_SPAWNED, 0, 300, PERSIST_CHILD_KILLED, 0,
+	      "pid 300 (persist-server) is a fork of the thread that never ran a command (its "
+	      "controller died before the execve): killed and reaped, not adopted" },
+	    { PERSIST__ACT_LOST, PERSIST_FOUND_NEVER_STARTED, 1, 0, PERSIST_CHILD_LOST, 0,
+	      "never started: the controller died before spawning" },
+	    END } },
 	{ "nothing at all", 1, { { 0 } }, { { 0 } }, { END } },
 };
 
@@ -309,7 +364,12 @@ static void test_one_action_each(void **state)
 		switch (kind) {
 		case 0: x->state = PERSIST_CHILD_RUNNING; break;
 		case 1: x->state = PERSIST_CHILD_INTENT; x->argv = "job\0"; x->argvlen = 4;
-			x->pid = 0; x->owner_live = rand_r(&seed) % 7 == 0; break;
+			x->pid = 0; x->owner_live = rand_r(&seed) % 7 == 0;
+			if (rand_r(&seed) % 2) {
+				x->born_pid = i + 1;
+				x->born_start = 1000 + (unsigned)i;
+			}
+			break;
 		case 2: x->state = PERSIST_CHILD_EXITED; break;
 		default: x->state = PERSIST_CHILD_RUNNING; x->starttime++; break;
 		}
@@ -338,9 +398,9 @@ static void test_one_action_each(void **state)
 			assert_false(seen_pid[a[i].pid]);
 			seen_pid[a[i].pid] = 1;
 		}
-		/* Never adopt, complete or leave in progress a fork that
-		 * never ran a command; never kill one that did. */
-		if (a[i].proc && a[i].act == PERSIST__ACT_ADOPT)
+		/* Never adopt or complete a fork that never ran a command;
+		 * never kill one that did. */
+		if (a[i].proc && (a[i].act == PERSIST__ACT_ADOPT || a[i].act == PERSIST__ACT_COMPLETE))
 			assert_false(a[i].proc->flags & PERSIST__PF_FORKNOEXEC);
 		if (a[i].act == PERSIST__ACT_KILL)
 			assert_true(a[i].proc->flags & PERSIST__PF_FORKNOEXEC);

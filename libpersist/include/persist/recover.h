@@ -22,14 +22,18 @@
  *  intent whose writer (the controller process, by pid + start time, as
  *      the caller's own /proc shows it: controllers are the caller's
  *      neighbours, not the thread's) still lives and is not the caller: a
- *      spawn in flight, not a crash.  It is left alone, and so is any
- *      unrecorded child while such an intent exists (before its exec a
- *      child's cmdline is not yet its argv);
+ *      spawn in flight, not a crash.  It is left alone, and so is its
+ *      child (see below);
  *  intent (no pid): a crash between the intent and the spawn's record.
  *      Children of the thread that no record knows are matched to the
- *      thread's intents by argv (/proc/PID/cmdline), oldest first, and the
- *      intent completed; intents left are lost, "never started: the
- *      controller died before spawning";
+ *      thread's intents: by identity to an intent that recorded its
+ *      child's pid + start time at birth (persist_store_born), else by argv
+ *      (/proc/PID/cmdline), oldest first, to one that did not; the intent
+ *      is completed.  Intents left are lost, "never started: the
+ *      controller died before spawning" (so is one whose born child never
+ *      reached its execve: that child is half-spawned, below).  While a
+ *      live controller's intent has no born child yet, every unrecorded
+ *      child may be its spawn and is left alone;
  *  children of the thread no record knows and no intent matches are
  *      adopted: a new running record with argv and cwd from /proc; except
  *      that recovery adopts spawned commands only: such a child that never
