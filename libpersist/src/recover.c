@@ -94,10 +94,19 @@ static struct persist__rec *rec_add(struct work *w)
 }
 
 /* The intent and running records of the thread, with what recovery needs
- * of each; the born columns are schema 2's (a store is upgraded on open). */
+ * of each; the born columns are schema 2's (a store is upgraded on open).
+ * In the index's order: an ORDER BY id here made SQLite sort them in a
+ * temporary B-tree, a third of the query's time; qsort does it for less. */
 #define LIVE_SQL \
 	"SELECT id, pid, starttime, state, argv, owner_pid, owner_start, born_pid, born_start" \
-	" FROM children WHERE thread_id = ?1 AND state IN ('intent', 'running') ORDER BY id"
+	" FROM children WHERE thread_id = ?1 AND state IN ('intent', 'running')"
+
+static int cmp_rec(const void *a, const void *b)
+{
+	const struct persist__rec *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
 
 /* Phase 1a: the intent and running records of the thread. */
 static int load_records(struct work *w)
@@ -155,6 +164,8 @@ static int load_records(struct work *w)
 	w->nlive = w->nrecs;
 	if (r < 0)
 		return r;
+	/* By id: the plan takes intents oldest first. */
+	qsort(w->recs, w->nrecs, sizeof *w->recs, cmp_rec);
 	if (w->nrecs && !(w->pids = malloc(w->nrecs * sizeof *w->pids)))
 		return -ENOMEM;
 	for (size_t i = 0; i < w->nrecs; i++)
