@@ -165,7 +165,8 @@ static int load_records(struct work *w)
 	if (r < 0)
 		return r;
 	/* By id: the plan takes intents oldest first. */
-	qsort(w->recs, w->nrecs, sizeof *w->recs, cmp_rec);
+	if (w->nrecs > 1)
+		qsort(w->recs, w->nrecs, sizeof *w->recs, cmp_rec);
 	if (w->nrecs && !(w->pids = malloc(w->nrecs * sizeof *w->pids)))
 		return -ENOMEM;
 	for (size_t i = 0; i < w->nrecs; i++)
