@@ -21,8 +21,9 @@
 #include "store_fixture.h"
 #include "server_fixture.h"
 
+/* sysif NULL: the thread is this process, so its /proc is ours. */
 static const struct persist_recover_ops local_ops = {
-	persist_recover_collect_local, persist_recover_reap_local, NULL
+	persist_recover_collect_local, persist_recover_reap_local, NULL, NULL
 };
 
 static struct persist_thread_rec self_thread(struct persist_store *st)
@@ -230,6 +231,21 @@ static void test_live_child(void **state)
 	assert_int_equal(persist_recover(f->st, &t, NULL, &r), 0);
 	assert_int_equal(r.running, 1);
 	persist_recover_report_free(&r);
+
+	/* The calling process's sysif given explicitly: the same reader,
+	 * through the same pipeline, with the same answer. */
+	{
+		struct near_local_sysif ls;
+		struct persist_recover_ops via = local_ops;
+
+		via.sysif = near_local_sysif_init(&ls);
+		assert_int_equal(persist_recover(f->st, &t, &via, &r), 0);
+		assert_true(r.thread_alive);
+		assert_int_equal(r.kernel_children, 1);
+		assert_int_equal(r.running, 1);
+		assert_int_equal(entry_of(&r, pid)->found, PERSIST_FOUND_RUNNING);
+		persist_recover_report_free(&r);
+	}
 	reap_all();
 }
 
@@ -237,7 +253,7 @@ static void test_zombies_collected(void **state)
 {
 	struct fixture *f = *state;
 	struct persist_thread_rec t = self_thread(f->st);
-	struct persist_recover_ops no_reap = { persist_recover_collect_local, NULL, NULL };
+	struct persist_recover_ops no_reap = { persist_recover_collect_local, NULL, NULL, NULL };
 	struct persist_recover_report r;
 	const struct persist_recover_entry *e;
 	struct persist_child_rec c;
