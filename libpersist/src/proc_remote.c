@@ -10,12 +10,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <asm/unistd.h>
+#include <near/dirent.h>
 #include "proc.h"
 
 int persist__proc_force_scan;
@@ -389,43 +389,30 @@ int persist__proc_stat_at(struct persist__procio *io, int pid, struct persist_pr
 	return r;
 }
 
-/* The layout getdents64 writes; glibc does not declare it. */
-struct dirent64_raw {
-	unsigned long long d_ino;
-	long long d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
-
-/* The all-digits names of raw dirents (tids, pids), appended to v. */
+/* The all-digits names (tids, pids) of the entries getdents64 wrote,
+ * appended to v.  The bytes come from another process's kernel: libnear's
+ * walk bounds every record before it is used. */
 static int dirent_numbers(const char *buf, size_t len, struct persist__pids *v)
 {
-	size_t off = 0;
+	struct near_dirent_walk walk;
+	struct near_dirent d;
 	int r;
 
-	while (off + sizeof(struct dirent64_raw) <= len) {
-		const struct dirent64_raw *d = (const void *)(buf + off);
-		const char *name = d->d_name;
+	near_dirent_walk_init(&walk, buf, len);
+	while ((r = near_dirent_next(&walk, &d)) == 1) {
 		long long x = 0;
-		size_t k, max;
+		size_t k;
 
-		/* The name starts at its offset, before the struct's padding. */
-		if (d->d_reclen < sizeof *d || off + d->d_reclen > len)
-			return -EPROTO;
-		max = d->d_reclen - offsetof(struct dirent64_raw, d_name);
-		for (k = 0; k < max && name[k]; k++) {
-			if (name[k] < '0' || name[k] > '9' || x > INT_MAX) {
-				x = -1;
+		for (k = 0; k < d.namelen && x <= INT_MAX; k++) {
+			if (d.name[k] < '0' || d.name[k] > '9')
 				break;
-			}
-			x = x * 10 + (name[k] - '0');
+			x = x * 10 + (d.name[k] - '0');
 		}
-		if (k && x > 0 && x <= INT_MAX && (r = persist__pids_push(v, (int)x)) < 0)
+		if (k == d.namelen && k && x > 0 && x <= INT_MAX &&
+		    (r = persist__pids_push(v, (int)x)) < 0)
 			return r;
-		off += d->d_reclen;
 	}
-	return 0;
+	return r < 0 ? -EPROTO : 0;
 }
 
 /* Where the kernel has no children files: every process whose parent is

@@ -428,7 +428,7 @@ static const struct near_sysif_ops counting_ops = {
 static int snapshot_trips(struct persist_thread *th, unsigned long long start,
 			  struct persist__snapshot *snap, int *requests)
 {
-	struct counting c = { { &counting_ops }, th->task.sysif, 0, 0, 0 };
+	struct counting c = { .base = { .ops = &counting_ops }, .in = th->task.sysif };
 	struct persist__procio io;
 
 	persist__procio_init(&io, &c.base);
