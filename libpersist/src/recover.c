@@ -1,20 +1,27 @@
 // SPDX-License-Identifier: MIT
-/* Recovery: the store's children of a thread against the kernel's.
+/* Recovery's shell: it reads the store's records and, through the thread,
+ * the kernel; the decision is persist__recover_plan's (recover_plan.c); the
+ * shell then carries the actions out.
  *
  * Three phases, so no lock is held while the kernel is read or the caller's
- * collect() talks to the thread: (1) read the records and /proc and decide;
- * (2) write every decision in one transaction, each UPDATE conditional on
- * the state it was decided from; (3) reap, only after the commit. */
+ * collect() talks to the thread: (1) read the records and the thread's
+ * /proc, decide, collect the zombies' statuses (WNOWAIT: they stay
+ * waitable) and kill half-spawned forks; (2) write every decision in one
+ * transaction, each UPDATE conditional on the state it was decided from;
+ * (3) reap, only after the commit. */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <asm/unistd.h>
 #include <near/syscall.h>
 #include <persist/recover.h>
+#include "proc.h"
+#include "recover_plan.h"
 #include "store_internal.h"
 
 static const char *const found_names[] = {
@@ -28,6 +35,7 @@ static const char *const found_names[] = {
 	[PERSIST_FOUND_ADOPTED] = "adopted",
 	[PERSIST_FOUND_UNREAPED] = "unreaped",
 	[PERSIST_FOUND_IN_PROGRESS] = "in-progress",
+	[PERSIST_FOUND_HALF_SPAWNED] = "half-spawned",
 };
 
 PERSIST_EXPORT const char *persist_found_name(enum persist_found f)
@@ -35,63 +43,25 @@ PERSIST_EXPORT const char *persist_found_name(enum persist_found f)
 	return (unsigned)f < sizeof found_names / sizeof found_names[0] ? found_names[f] : NULL;
 }
 
-/* An intent or running record as read in phase 1. */
-struct rec {
-	int64_t id;
-	int pid;
-	unsigned long long starttime;
-	enum persist_child_state state;
-	char *argv; /* intents only: the stored blob, to match cmdlines */
-	size_t argvlen;
-	int taken;  /* an intent some child completed */
-	int busy;   /* an intent whose writer still lives: a spawn in flight */
-	int owner;
-};
-
-/* A child of the thread that no record knows. */
-struct stray {
-	int pid;
-	unsigned long long starttime;
-	int zombie;
-	char comm[64];
-	char *cmdline;
-	size_t len;
-};
+/* How long a killed half-spawned fork may take to become reapable. */
+#define KILL_REAP_MS 2000
 
 struct work {
 	struct persist_store *st;
 	const struct persist_thread_rec *thread;
 	const struct persist_recover_ops *ops;
 	struct persist_recover_report *rep;
-	size_t cap;
-	int alive;
-	int *kids;
-	unsigned char *claimed;
-	size_t nkids;
-	struct rec *recs;
-	size_t nrecs;
-	struct stray *strays;
-	size_t nstrays;
-	size_t busy; /* intents in flight */
+	struct persist__procio io;
+	struct persist__snapshot snap;
+	struct persist__rec *recs;   /* live ones, then final ones naming a child */
+	size_t nrecs, nlive, cap;
+	int *pids;                   /* of the running records */
+	size_t npids;
+	struct persist__plan_in in;  /* what the plan decided from */
+	struct persist__action *acts;/* one per report entry, same order */
+	size_t nacts;
+	char **cwds;                 /* adopted entries: the child's cwd, or NULL */
 };
-
-static struct persist_recover_entry *entry_add(struct work *w)
-{
-	struct persist_recover_report *rep = w->rep;
-	struct persist_recover_entry *e;
-
-	if (rep->n == w->cap) {
-		size_t cap = w->cap ? 2 * w->cap : 64;
-		if (!(e = realloc(rep->entries, cap * sizeof *e)))
-			return NULL;
-		rep->entries = e;
-		w->cap = cap;
-	}
-	e = &rep->entries[rep->n++];
-	memset(e, 0, sizeof *e);
-	e->exit_code = -1;
-	return e;
-}
 
 __attribute__((format(printf, 2, 3)))
 static int detail(struct persist_recover_entry *e, const char *fmt, ...)
@@ -103,24 +73,148 @@ static int detail(struct persist_recover_entry *e, const char *fmt, ...)
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
 	free(e->detail);
+	e->detail = NULL;
 	return persist__strdup(buf, &e->detail);
 }
 
-static int is_kid(struct work *w, int pid, size_t *idx)
+static struct persist__rec *rec_add(struct work *w)
 {
-	/* Binary search of the sorted pids read once from /proc. */
-	size_t lo = 0, hi = w->nkids;
+	struct persist__rec *x;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (w->kids[mid] < pid)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (w->nrecs == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 256;
+		if (!(x = realloc(w->recs, cap * sizeof *x)))
+			return NULL;
+		w->recs = x;
+		w->cap = cap;
 	}
-	if (lo < w->nkids && w->kids[lo] == pid) {
-		*idx = lo;
-		return 1;
+	x = &w->recs[w->nrecs++];
+	memset(x, 0, sizeof *x);
+	return x;
+}
+
+/* The intent and running records of the thread, with what recovery needs
+ * of each; the born columns are schema 2's (a store is upgraded on open).
+ * In the index's order: an ORDER BY id here made SQLite sort them in a
+ * temporary B-tree, a third of the query's time; qsort does it for less. */
+#define LIVE_SQL \
+	"SELECT id, pid, starttime, state, argv, owner_pid, owner_start, born_pid, born_start" \
+	" FROM children WHERE thread_id = ?1 AND state IN ('intent', 'running')"
+
+static int cmp_rec(const void *a, const void *b)
+{
+	const struct persist__rec *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Phase 1a: the intent and running records of the thread. */
+static int load_records(struct work *w)
+{
+	struct persist_store *st = w->st;
+	sqlite3_stmt *s;
+	int rc, r = 0;
+
+	/* Prepared here, once per recovery, not cached by the store: its
+	 * statement cache is the store's own business. */
+	rc = sqlite3_prepare_v2(st->db, LIVE_SQL, -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return persist__sqlerr(st, rc, "read children");
+	sqlite3_bind_int64(s, 1, w->thread->id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(s, 3);
+		struct persist__rec *x = rec_add(w);
+
+		if (!x) {
+			r = -ENOMEM;
+			break;
+		}
+		x->id = sqlite3_column_int64(s, 0);
+		x->pid = sqlite3_column_int(s, 1);
+		x->starttime = (unsigned long long)sqlite3_column_int64(s, 2);
+		x->state = state && strcmp(state, "intent") == 0 ? PERSIST_CHILD_INTENT
+								 : PERSIST_CHILD_RUNNING;
+		if (x->state == PERSIST_CHILD_INTENT) {
+			int n = sqlite3_column_bytes(s, 4);
+			const void *b = sqlite3_column_blob(s, 4);
+			char *argv = malloc((size_t)n + 1);
+
+			if (!argv) {
+				r = -ENOMEM;
+				break;
+			}
+			if (n)
+				memcpy(argv, b, (size_t)n);
+			argv[n] = 0;
+			x->argv = argv;
+			x->argvlen = (size_t)n;
+			x->owner = sqlite3_column_int(s, 5);
+			/* The writer is a controller, a process beside us, so our
+			 * own /proc is the one to ask. */
+			x->owner_live = x->owner > 0 && x->owner != st->self_pid &&
+					persist__proc_alive(NULL, x->owner,
+							    (unsigned long long)sqlite3_column_int64(s, 6)) == 1;
+			x->born_pid = sqlite3_column_int(s, 7);
+			x->born_start = (unsigned long long)sqlite3_column_int64(s, 8);
+		}
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = persist__sqlerr(st, rc, "read children");
+	sqlite3_finalize(s);
+	w->nlive = w->nrecs;
+	if (r < 0)
+		return r;
+	/* By id: the plan takes intents oldest first. */
+	if (w->nrecs > 1)
+		qsort(w->recs, w->nrecs, sizeof *w->recs, cmp_rec);
+	if (w->nrecs && !(w->pids = malloc(w->nrecs * sizeof *w->pids)))
+		return -ENOMEM;
+	for (size_t i = 0; i < w->nrecs; i++)
+		if (w->recs[i].state == PERSIST_CHILD_RUNNING)
+			w->pids[w->npids++] = w->recs[i].pid;
+	return 0;
+}
+
+/* Phase 1c: the final records of the thread's children, so that one whose
+ * end was recorded but not reaped is reaped and none is adopted again. */
+static int load_settled(struct work *w)
+{
+	struct persist_store *st = w->st;
+	sqlite3_stmt *s;
+	int r = 0, rc;
+
+	for (size_t k = 0; k < w->snap.n; k++) {
+		const struct persist__kproc *p = &w->snap.procs[k];
+		struct persist__rec *x;
+		int state;
+
+		if (!p->child || p->err)
+			continue;
+		if (!(s = persist__stmt(st, ST_REC_BY_PROC, &r)))
+			return r;
+		sqlite3_bind_int64(s, 1, w->thread->id);
+		sqlite3_bind_int(s, 2, p->pid);
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)p->st.starttime);
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW) {
+			sqlite3_reset(s);
+			if (rc != SQLITE_DONE)
+				return persist__sqlerr(st, rc, "find child by pid");
+			continue;
+		}
+		state = persist_child_state_parse((const char *)sqlite3_column_text(s, 1));
+		if (state == PERSIST_CHILD_EXITED || state == PERSIST_CHILD_KILLED ||
+		    state == PERSIST_CHILD_LOST) {
+			if (!(x = rec_add(w))) {
+				sqlite3_reset(s);
+				return -ENOMEM;
+			}
+			x->id = sqlite3_column_int64(s, 0);
+			x->state = (enum persist_child_state)state;
+			x->pid = p->pid;
+			x->starttime = p->st.starttime;
+		}
+		sqlite3_reset(s);
 	}
 	return 0;
 }
@@ -154,303 +248,134 @@ static void collect(struct work *w, struct persist_recover_entry *e)
 	e->reap = 1;
 }
 
-/* Phase 1a: the intent and running records of the thread. */
-static int load_records(struct work *w)
+/* The adopted children's cwds, read in the thread in one go; unknown (a
+ * process of another uid, or gone) is not an error. */
+static int read_cwds(struct work *w)
 {
-	struct persist_store *st = w->st;
-	size_t cap = 0;
-	sqlite3_stmt *s;
-	int rc, r = 0;
+	struct persist__pfile *f;
+	size_t *of, nf = 0;
+	int r = 0;
 
-	if (!(s = persist__stmt(st, ST_REC_LIVE, &r)))
-		return r;
-	sqlite3_bind_int64(s, 1, w->thread->id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct rec *x;
-		const char *state = (const char *)sqlite3_column_text(s, 3);
-
-		if (w->nrecs == cap) {
-			cap = cap ? 2 * cap : 256;
-			if (!(x = realloc(w->recs, cap * sizeof *x))) {
-				r = -ENOMEM;
-				break;
-			}
-			w->recs = x;
-		}
-		x = &w->recs[w->nrecs];
-		memset(x, 0, sizeof *x);
-		x->id = sqlite3_column_int64(s, 0);
-		x->pid = sqlite3_column_int(s, 1);
-		x->starttime = (unsigned long long)sqlite3_column_int64(s, 2);
-		x->state = state && strcmp(state, "intent") == 0 ? PERSIST_CHILD_INTENT
-								 : PERSIST_CHILD_RUNNING;
-		w->nrecs++;
-		if (x->state == PERSIST_CHILD_INTENT) {
-			int n = sqlite3_column_bytes(s, 4);
-			const void *b = sqlite3_column_blob(s, 4);
-			if (!(x->argv = malloc((size_t)n + 1))) {
-				r = -ENOMEM;
-				break;
-			}
-			if (n)
-				memcpy(x->argv, b, (size_t)n);
-			x->argvlen = (size_t)n;
-			x->owner = sqlite3_column_int(s, 5);
-			if (x->owner > 0 && x->owner != st->self_pid) {
-				struct persist_proc_stat ps;
-				x->busy = persist_proc_stat(x->owner, &ps) == 0 &&
-					  ps.starttime ==
-						  (unsigned long long)sqlite3_column_int64(s, 6) &&
-					  ps.state != 'Z' && ps.state != 'X';
-				w->busy += x->busy;
-			}
+	for (size_t i = 0; i < w->nacts; i++)
+		nf += w->acts[i].act == PERSIST__ACT_ADOPT;
+	if (!nf)
+		return 0;
+	if (!(w->cwds = calloc(w->nacts, sizeof *w->cwds)))
+		return -ENOMEM;
+	f = calloc(nf, sizeof *f);
+	of = calloc(nf, sizeof *of);
+	if (!f || !of) {
+		r = -ENOMEM;
+		goto out;
+	}
+	nf = 0;
+	for (size_t i = 0; i < w->nacts; i++) {
+		if (w->acts[i].act != PERSIST__ACT_ADOPT)
+			continue;
+		snprintf(f[nf].path, sizeof f[nf].path, "/proc/%d/cwd", w->acts[i].pid);
+		f[nf].kind = PERSIST__PF_LINK;
+		f[nf].slot = 4096;
+		of[nf++] = i;
+	}
+	if ((r = persist__read_files(&w->io, f, nf, NULL, NULL, 0)) < 0)
+		goto out;
+	for (size_t k = 0; k < nf; k++) {
+		if (f[k].len > 0) {
+			w->cwds[of[k]] = f[k].data;
+			f[k].data = NULL;
 		}
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = persist__sqlerr(st, rc, "read children");
-	sqlite3_reset(s);
+out:
+	for (size_t k = 0; f && k < nf; k++)
+		free(f[k].data);
+	free(f);
+	free(of);
 	return r;
 }
 
-/* Phase 1b: every running record against /proc. */
-static int check_running(struct work *w)
+/* SIGKILL every half-spawned fork, in the thread, in one round trip. */
+static int kill_forks(struct work *w)
 {
-	const struct persist_thread_rec *t = w->thread;
+	struct persist_recover_report *rep = w->rep;
+	struct near_request *q;
+	int64_t *res;
+	size_t *of, n = 0;
+	int r;
 
-	for (size_t i = 0; i < w->nrecs; i++) {
-		struct rec *x = &w->recs[i];
-		struct persist_recover_entry *e;
-		struct persist_proc_stat ps;
-		size_t k;
-		int r, child;
-
-		if (x->state != PERSIST_CHILD_RUNNING)
-			continue;
-		if (!(e = entry_add(w)))
-			return -ENOMEM;
-		e->child_id = x->id;
-		e->pid = x->pid;
-		e->starttime = x->starttime;
-		e->before = e->after = PERSIST_CHILD_RUNNING;
-		/* kill(pid, 0) answers "no such process" without a /proc path
-		 * lookup, ten times faster: most stale records are of that kind. */
-		r = near_syscall2(__NR_kill, x->pid, 0) == -ESRCH ? -ESRCH
-								  : persist_proc_stat(x->pid, &ps);
-		if (r == -ESRCH) {
-			e->found = PERSIST_FOUND_GONE;
-			e->after = PERSIST_CHILD_LOST;
-			r = detail(e, "pid %d is gone", x->pid);
-		} else if (r < 0) {
-			/* Not readable: say so, change nothing. */
-			e->found = PERSIST_FOUND_RUNNING;
-			e->error = r;
-			r = detail(e, "pid %d: /proc unreadable (%s)", x->pid, strerror(-r));
-		} else if (ps.starttime != x->starttime) {
-			e->found = PERSIST_FOUND_REUSED;
-			e->after = PERSIST_CHILD_LOST;
-			r = detail(e, "pid %d now belongs to another process (start time differs)",
-				   x->pid);
-		} else {
-			/* The children file may skip an entry while other children
-			 * exit (proc(5)), so the parent in its own stat counts too. */
-			child = w->alive && (is_kid(w, x->pid, &k) || ps.ppid == t->pid);
-			if (w->alive && is_kid(w, x->pid, &k))
-				w->claimed[k] = 1;
-			if (!child) {
-				e->found = PERSIST_FOUND_NOT_CHILD;
-				e->after = PERSIST_CHILD_LOST;
-				r = w->alive ? detail(e, "pid %d is no longer a child of the thread "
-						      "(pid %d): its parent is %d", x->pid, t->pid,
-						      ps.ppid)
-					     : detail(e, "pid %d outlived its thread (pid %d), which "
-						      "is gone: its parent is %d", x->pid, t->pid,
-						      ps.ppid);
-			} else if (ps.state == 'Z' || ps.state == 'X') {
-				e->found = PERSIST_FOUND_ZOMBIE;
-				collect(w, e);
-				r = 0;
-			} else {
-				e->found = PERSIST_FOUND_RUNNING;
-				r = 0;
-			}
-		}
-		if (r < 0)
-			return r;
+	for (size_t i = 0; i < rep->n; i++)
+		n += w->acts[i].act == PERSIST__ACT_KILL;
+	if (!n)
+		return 0;
+	q = malloc(n * sizeof *q);
+	res = malloc(n * sizeof *res);
+	of = malloc(n * sizeof *of);
+	if (!q || !res || !of) {
+		r = -ENOMEM;
+		goto out;
 	}
-	return 0;
+	n = 0;
+	for (size_t i = 0; i < rep->n; i++) {
+		if (w->acts[i].act != PERSIST__ACT_KILL)
+			continue;
+		near_request_set(&q[n], __NR_kill, w->acts[i].pid, SIGKILL, 0, 0, 0, 0);
+		of[n++] = i;
+	}
+	if ((r = persist__pipeline(&w->io, q, res, n)) < 0)
+		goto out;
+	for (size_t k = 0; k < n; k++) {
+		struct persist_recover_entry *e = &rep->entries[of[k]];
+		const struct persist__kproc *p = w->acts[of[k]].proc;
+		int zombie = p && (p->st.state == 'Z' || p->st.state == 'X');
+
+		if (res[k] < 0) {
+			/* -ESRCH: someone reaped it since; there is nothing left. */
+			e->error = res[k] == -ESRCH ? 0 : (int)res[k];
+			e->reap = 0;
+			continue;
+		}
+		e->signal = zombie ? 0 : SIGKILL;
+		e->reap = 1;
+	}
+out:
+	free(q);
+	free(res);
+	free(of);
+	return r;
 }
 
-/* Phase 1c: children of the thread that no intent or running record holds. */
-static int find_strays(struct work *w)
+/* Phase 1d: one report entry per action, statuses collected, cwds read,
+ * forks killed. */
+static int build_entries(struct work *w)
 {
-	struct persist_store *st = w->st;
-	sqlite3_stmt *s;
-	int r = 0, rc;
+	struct persist_recover_report *rep = w->rep;
+	int r;
 
-	for (size_t k = 0; k < w->nkids; k++) {
-		struct persist_proc_stat ps;
-		struct stray *y;
+	if (w->nacts && !(rep->entries = calloc(w->nacts, sizeof *rep->entries)))
+		return -ENOMEM;
+	for (size_t i = 0; i < w->nacts; i++) {
+		const struct persist__action *a = &w->acts[i];
+		struct persist_recover_entry *e = &rep->entries[rep->n++];
+		char words[256];
 
-		if (w->claimed[k] || persist_proc_stat(w->kids[k], &ps) < 0)
-			continue;
-		/* Recorded as ended but not reaped yet (a crash between the
-		 * record and the reap), or settled in an earlier recovery. */
-		if (!(s = persist__stmt(st, ST_REC_BY_PROC, &r)))
-			return r;
-		sqlite3_bind_int64(s, 1, w->thread->id);
-		sqlite3_bind_int(s, 2, w->kids[k]);
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)ps.starttime);
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_ROW) {
-			int64_t id = sqlite3_column_int64(s, 0);
-			int state = persist_child_state_parse((const char *)sqlite3_column_text(s, 1));
-			sqlite3_reset(s);
-			if ((state == PERSIST_CHILD_EXITED || state == PERSIST_CHILD_KILLED) &&
-			    (ps.state == 'Z' || ps.state == 'X')) {
-				struct persist_recover_entry *e = entry_add(w);
-				if (!e)
-					return -ENOMEM;
-				e->child_id = id;
-				e->found = PERSIST_FOUND_UNREAPED;
-				e->pid = w->kids[k];
-				e->starttime = ps.starttime;
-				e->before = e->after = (enum persist_child_state)state;
-				e->reap = 1;
-				if ((r = detail(e, "pid %d was recorded as ended and is still a "
-						"zombie: reaped", e->pid)) < 0)
-					return r;
-			}
-			continue;
-		}
-		sqlite3_reset(s);
-		if (rc != SQLITE_DONE)
-			return persist__sqlerr(st, rc, "find child by pid");
-		if (w->nstrays % 64 == 0) {
-			struct stray *b = realloc(w->strays, (w->nstrays + 64) * sizeof *b);
-			if (!b)
-				return -ENOMEM;
-			w->strays = b;
-		}
-		y = &w->strays[w->nstrays];
-		memset(y, 0, sizeof *y);
-		y->pid = w->kids[k];
-		y->starttime = ps.starttime;
-		y->zombie = ps.state == 'Z' || ps.state == 'X';
-		memcpy(y->comm, ps.comm, sizeof y->comm);
-		r = persist__proc_cmdline(y->pid, &y->cmdline, &y->len);
-		if (r == -ENOMEM)
-			return r;
-		if (r < 0) {
-			y->cmdline = NULL;
-			y->len = 0;
-		}
-		w->nstrays++;
-	}
-	return 0;
-}
-
-static int cmp_stray(const void *a, const void *b)
-{
-	const struct stray *x = a, *y = b;
-
-	if (x->starttime != y->starttime)
-		return x->starttime < y->starttime ? -1 : 1;
-	return (x->pid > y->pid) - (x->pid < y->pid);
-}
-
-/* A zombie's cmdline is empty; its command name (the executable's base
- * name, cut to 15 bytes) is all that is left to match an intent with. */
-static int comm_matches(const struct stray *y, const struct rec *x)
-{
-	const char *base = strrchr(x->argv, '/');
-
-	base = base ? base + 1 : x->argv;
-	return x->argvlen && strncmp(y->comm, base, 15) == 0 && y->comm[0];
-}
-
-/* Phase 1d: strays complete intents (oldest child with oldest intent of the
- * same argv), or are adopted; intents left over are lost. */
-static int match_intents(struct work *w)
-{
-	const struct persist_thread_rec *t = w->thread;
-	int r = 0;
-
-	if (w->nstrays > 1)
-		qsort(w->strays, w->nstrays, sizeof *w->strays, cmp_stray);
-	for (size_t j = 0; j < w->nstrays; j++) {
-		struct stray *y = &w->strays[j];
-		struct persist_recover_entry *e;
-		struct rec *x = NULL;
-
-		for (size_t i = 0; i < w->nrecs && !x; i++) {
-			struct rec *c = &w->recs[i];
-			if (c->state != PERSIST_CHILD_INTENT || c->taken)
-				continue;
-			if (y->len ? c->argvlen == y->len && memcmp(c->argv, y->cmdline, y->len) == 0
-				   : y->zombie && comm_matches(y, c))
-				x = c;
-		}
-		if (!(e = entry_add(w)))
-			return -ENOMEM;
-		e->pid = y->pid;
-		e->starttime = y->starttime;
-		if ((x && x->busy) || (!x && w->busy)) {
-			/* Its controller will record it; or, unmatched, it may be
-			 * a busy intent's child before its exec. */
-			if (x)
-				x->taken = 1;
-			e->child_id = x ? x->id : 0;
-			e->found = PERSIST_FOUND_IN_PROGRESS;
-			e->before = e->after = x ? PERSIST_CHILD_INTENT : PERSIST_CHILD_RUNNING;
-			r = detail(e, "pid %d: no record yet, a spawn is in flight (controller pid %d)",
-				   y->pid, x ? x->owner : 0);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		if (x) {
-			x->taken = 1;
-			e->child_id = x->id;
-			e->found = PERSIST_FOUND_MATCHED;
-			e->before = PERSIST_CHILD_INTENT;
-			e->after = PERSIST_CHILD_RUNNING;
-			r = detail(e, "pid %d completes the intent (its argv matches)", y->pid);
-		} else {
-			e->found = PERSIST_FOUND_ADOPTED;
-			e->before = e->after = PERSIST_CHILD_RUNNING;
-			r = detail(e, "pid %d is a child of the thread that no record knew: adopted",
-				   y->pid);
-		}
-		if (r < 0)
-			return r;
-		if (y->zombie)
-			collect(w, e);
-	}
-	for (size_t i = 0; i < w->nrecs; i++) {
-		struct rec *x = &w->recs[i];
-		struct persist_recover_entry *e;
-
-		if (x->state != PERSIST_CHILD_INTENT || x->taken)
-			continue;
-		if (!(e = entry_add(w)))
-			return -ENOMEM;
-		e->child_id = x->id;
-		if (x->busy) {
-			e->found = PERSIST_FOUND_IN_PROGRESS;
-			e->before = e->after = PERSIST_CHILD_INTENT;
-			if ((r = detail(e, "a spawn is in flight (controller pid %d)", x->owner)) < 0)
-				return r;
-			continue;
-		}
-		e->found = PERSIST_FOUND_NEVER_STARTED;
-		e->before = PERSIST_CHILD_INTENT;
-		e->after = PERSIST_CHILD_LOST;
-		r = w->alive ? detail(e, "never started: the controller died before spawning")
-			     : detail(e, "never started, or out of reach: the thread (pid %d) is "
-				      "gone", t->pid);
-		if (r < 0)
+		e->child_id = a->child_id;
+		e->found = a->found;
+		e->pid = a->pid;
+		e->starttime = a->starttime;
+		e->before = a->before;
+		e->after = a->after;
+		e->exit_code = -1;
+		e->error = a->error;
+		e->reap = a->act == PERSIST__ACT_REAP;
+		persist__action_detail(&w->in, a, words, sizeof words);
+		if (words[0] && (r = persist__strdup(words, &e->detail)) < 0)
 			return r;
 	}
+	if ((r = read_cwds(w)) < 0 || (r = kill_forks(w)) < 0)
+		return r;
+	/* Last, so that no status is collected for a recovery that fails. */
+	for (size_t i = 0; i < rep->n; i++)
+		if (w->acts[i].zombie)
+			collect(w, &rep->entries[i]);
 	return 0;
 }
 
@@ -459,42 +384,32 @@ static const char *state_name(enum persist_child_state s)
 	return persist_child_state_name(s);
 }
 
-/* The stray behind an adopted entry, for its argv and cwd. */
-static struct stray *stray_of(struct work *w, int pid)
-{
-	for (size_t j = 0; j < w->nstrays; j++)
-		if (w->strays[j].pid == pid)
-			return &w->strays[j];
-	return NULL;
-}
-
-static int adopt(struct work *w, struct persist_recover_entry *e)
+static int adopt(struct work *w, size_t i)
 {
 	struct persist_store *st = w->st;
-	struct stray *y = stray_of(w, e->pid);
+	struct persist_recover_entry *e = &w->rep->entries[i];
+	const struct persist__kproc *p = w->acts[i].proc;
+	const char *cwd = w->cwds ? w->cwds[i] : NULL;
 	const char *fallback[2] = { NULL, NULL };
-	char name[80], *cwd = NULL;
+	const void *argv = p ? p->cmdline : NULL;
+	size_t argvlen = p ? p->cmdlen : 0;
+	char name[80];
 	void *blob = NULL;
-	size_t len = 0;
 	sqlite3_stmt *s;
 	int r = 0, rc;
 
-	if (!y)
-		return -EINVAL;
 	/* A zombie or a kernel-hidden cmdline: name it by its command name. */
-	if (!y->len) {
-		snprintf(name, sizeof name, "[%s]", y->comm);
+	if (!argvlen) {
+		snprintf(name, sizeof name, "[%s]", p ? p->st.comm : "?");
 		fallback[0] = name;
-		if ((r = persist_argv_encode(fallback, &blob, &len)) < 0)
+		if ((r = persist_argv_encode(fallback, &blob, &argvlen)) < 0)
 			return r;
+		argv = blob;
 	}
-	if ((r = persist__proc_cwd(y->pid, &cwd)) < 0)
-		goto out;
 	if (!(s = persist__stmt(st, ST_REC_ADOPT, &r)))
 		goto out;
 	rc = sqlite3_bind_int64(s, 1, w->thread->id);
-	rc = rc ? rc : blob ? sqlite3_bind_blob(s, 2, blob, (int)len, SQLITE_STATIC)
-			    : sqlite3_bind_blob(s, 2, y->cmdline, (int)y->len, SQLITE_STATIC);
+	rc = rc ? rc : sqlite3_bind_blob(s, 2, argv, (int)argvlen, SQLITE_STATIC);
 	rc = rc ? rc : cwd ? sqlite3_bind_text(s, 3, cwd, -1, SQLITE_STATIC)
 			   : sqlite3_bind_null(s, 3);
 	rc = rc ? rc : sqlite3_bind_int(s, 4, e->pid);
@@ -516,21 +431,21 @@ static int adopt(struct work *w, struct persist_recover_entry *e)
 	else
 		e->child_id = sqlite3_last_insert_rowid(st->db);
 out:
-	free(cwd);
 	free(blob);
 	return r;
 }
 
 /* Phase 2: one UPDATE per changed entry, conditional on the state it was
  * decided from; a record changed meanwhile keeps the other writer's word. */
-static int write_entry(struct work *w, struct persist_recover_entry *e)
+static int write_entry(struct work *w, size_t i)
 {
 	struct persist_store *st = w->st;
+	struct persist_recover_entry *e = &w->rep->entries[i];
 	sqlite3_stmt *s;
 	int r = 0, rc;
 
-	if (e->found == PERSIST_FOUND_ADOPTED)
-		return adopt(w, e);
+	if (w->acts[i].act == PERSIST__ACT_ADOPT)
+		return adopt(w, i);
 	if (e->after == e->before)
 		return 0;
 	if (e->after == PERSIST_CHILD_LOST) {
@@ -580,12 +495,50 @@ static int write_all(struct work *w)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < w->rep->n && r == 0; i++)
-		r = write_entry(w, &w->rep->entries[i]);
+		r = write_entry(w, i);
 	if (r == 0)
 		r = persist__exec(w->st, "COMMIT");
 	if (r < 0)
 		sqlite3_exec(w->st->db, "ROLLBACK", NULL, NULL, NULL);
 	return r;
+}
+
+static void nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	near_syscall4(__NR_clock_nanosleep, CLOCK_MONOTONIC, 0, (long)&ts, 0);
+}
+
+/* Phase 3: the statuses are on disk; only now may the zombies go.  A fork
+ * killed a moment ago may not have become a zombie yet: it gets a little
+ * time. */
+static void reap_all(struct work *w)
+{
+	const struct persist_recover_ops *ops = w->ops;
+	struct persist_recover_report *rep = w->rep;
+
+	if (!ops || !ops->reap)
+		return;
+	for (size_t i = 0; i < rep->n; i++) {
+		struct persist_recover_entry *e = &rep->entries[i];
+		int r;
+
+		if (!e->reap)
+			continue;
+		r = ops->reap(ops->arg, e->pid);
+		for (long waited = 0; r == -EAGAIN && w->acts[i].act == PERSIST__ACT_KILL &&
+				      waited < KILL_REAP_MS; waited += 5) {
+			nap_ms(5);
+			r = ops->reap(ops->arg, e->pid);
+		}
+		if (r < 0) {
+			e->error = r;
+		} else {
+			e->reap = 0;
+			rep->reaped++;
+		}
+	}
 }
 
 static void tally(struct persist_recover_report *rep)
@@ -601,7 +554,10 @@ static void tally(struct persist_recover_report *rep)
 			rep->adopted++;
 		if (e->found == PERSIST_FOUND_IN_PROGRESS)
 			rep->in_progress++;
-		if (e->found == PERSIST_FOUND_UNREAPED || e->found == PERSIST_FOUND_IN_PROGRESS)
+		if (e->found == PERSIST_FOUND_HALF_SPAWNED)
+			rep->half_spawned++;
+		if (e->found == PERSIST_FOUND_UNREAPED || e->found == PERSIST_FOUND_IN_PROGRESS ||
+		    e->found == PERSIST_FOUND_HALF_SPAWNED)
 			continue;
 		if (e->after == PERSIST_CHILD_RUNNING)
 			rep->running++;
@@ -617,61 +573,55 @@ PERSIST_EXPORT int persist_recover(struct persist_store *st, const struct persis
 				   struct persist_recover_report *report)
 {
 	struct work w = { .st = st, .thread = thread, .ops = ops, .rep = report };
-	struct persist_proc_stat ts;
 	int r;
 
 	memset(report, 0, sizeof *report);
 	if (!thread || thread->id <= 0 || thread->pid <= 0 || !thread->starttime)
 		return persist__fail(st, -EINVAL, "recovery needs the thread's id, pid and start time");
-	/* The thread itself first: a pid of a dead thread may now be some
-	 * other process, whose children are not ours to adopt. */
-	w.alive = persist_proc_stat(thread->pid, &ts) == 0 && ts.starttime == thread->starttime &&
-		  ts.state != 'Z' && ts.state != 'X';
-	if (w.alive) {
-		r = persist_proc_children(thread->pid, &w.kids, &w.nkids);
-		if (r == -ESRCH)
-			w.alive = 0;
-		else if (r < 0)
-			goto out;
-	}
-	if (w.nkids && !(w.claimed = calloc(w.nkids, 1))) {
-		r = -ENOMEM;
-		goto out;
-	}
-	report->thread_alive = w.alive;
-	report->kernel_children = w.nkids;
+	persist__procio_init(&w.io, ops ? ops->sysif : NULL);
 	if ((r = load_records(&w)) < 0)
 		goto out;
-	report->records = w.nrecs;
-	if ((r = check_running(&w)) < 0 || (r = find_strays(&w)) < 0 ||
-	    (r = match_intents(&w)) < 0)
+	/* The thread first, through itself: a pid of a dead thread may now be
+	 * some other process, whose children are not ours to adopt. */
+	r = persist__snapshot_read(&w.io, thread->pid, thread->starttime, w.pids, w.npids, &w.snap);
+	if (r < 0) {
+		persist__fail(st, r, "cannot read /proc in the thread (pid %d): %s", thread->pid,
+			      strerror(-r));
+		goto out;
+	}
+	report->thread_alive = w.snap.alive;
+	report->kernel_children = w.snap.children;
+	report->records = w.nlive;
+	if ((r = load_settled(&w)) < 0)
+		goto out;
+	w.in = (struct persist__plan_in){
+		.recs = w.recs,
+		.nrecs = w.nrecs,
+		.thread_alive = w.snap.alive,
+		.thread_pid = thread->pid,
+		.procs = w.snap.procs,
+		.nprocs = w.snap.n,
+	};
+	if ((r = persist__recover_plan(&w.in, &w.acts, &w.nacts)) < 0)
+		goto out;
+	if ((r = build_entries(&w)) < 0)
 		goto out;
 	if ((r = write_all(&w)) < 0)
 		goto out;
-	/* Phase 3: the statuses are on disk; only now may the zombies go. */
-	for (size_t i = 0; i < report->n; i++) {
-		struct persist_recover_entry *e = &report->entries[i];
-
-		if (!e->reap || !ops || !ops->reap)
-			continue;
-		int rr = ops->reap(ops->arg, e->pid);
-		if (rr < 0) {
-			e->error = rr;
-		} else {
-			e->reap = 0;
-			report->reaped++;
-		}
-	}
+	reap_all(&w);
 	tally(report);
 out:
-	free(w.kids);
-	free(w.claimed);
-	for (size_t i = 0; i < w.nrecs; i++)
-		free(w.recs[i].argv);
+	persist__procio_fini(&w.io);
+	persist__snapshot_free(&w.snap);
+	for (size_t i = 0; i < w.nlive; i++)
+		free((char *)w.recs[i].argv);
 	free(w.recs);
-	for (size_t j = 0; j < w.nstrays; j++)
-		free(w.strays[j].cmdline);
-	free(w.strays);
+	free(w.pids);
+	if (w.cwds)
+		for (size_t i = 0; i < w.nacts; i++)
+			free(w.cwds[i]);
+	free(w.cwds);
+	free(w.acts);
 	if (r < 0)
 		persist_recover_report_free(report);
 	return r;

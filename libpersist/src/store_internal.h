@@ -67,16 +67,4 @@ int persist__child_row(sqlite3_stmt *s, struct persist_child_rec *rec);
 /* Duplicate a string (NULL stays NULL); 0 or -ENOMEM. */
 int persist__strdup(const char *s, char **out);
 
-/* /proc readers over raw syscalls, so errno is left alone. */
-/* Read all of path into a new NUL-terminated *buf (free()), at most max
- * bytes.  Returns the length, or -errno (-ENOENT if missing). */
-long persist__read_file(const char *path, char **buf, size_t max);
-/* /proc/PID/cmdline as a NUL-terminated-strings blob (persist_argv_decode
- * can read it); *len 0 for a zombie or kernel thread.  Returns 0 or -errno. */
-int persist__proc_cmdline(int pid, char **blob, size_t *len);
-/* /proc/PID/cwd's target into a new string, or NULL if unreadable. */
-int persist__proc_cwd(int pid, char **cwd);
-/* The unix time (ms) at which a process with this start time began. */
-int64_t persist__starttime_ms(unsigned long long starttime);
-
 #endif
