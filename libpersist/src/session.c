@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <poll.h>
+#include <far/far.h>
 #include <handle/child.h>
 #include <handle/process.h>
 #include "session_internal.h"
@@ -145,7 +146,8 @@ static int reap(void *arg, int pid)
 static int recover(struct persist_session *s, const struct persist_thread_rec *th,
 		   int connected, char *why, size_t whylen)
 {
-	struct persist_recover_ops ops = { collect, reap, s };
+	struct persist_recover_ops ops = { .collect = collect, .reap = reap, .arg = s,
+					   .sysif = s->local_pidns ? NULL : s->t.task.sysif };
 	int r;
 
 	persist_recover_report_free(&s->rep);
@@ -158,11 +160,28 @@ static int recover(struct persist_session *s, const struct persist_thread_rec *t
 
 int persist__thread_alive(const struct persist_thread_rec *th)
 {
-	struct persist_proc_stat ps;
+	return th->pid > 0 && persist__proc_alive(NULL, th->pid, th->starttime) == 1;
+}
 
-	/* A zombie server has ended: its parent (often init) reaps it. */
-	return th->pid > 0 && persist_proc_stat(th->pid, &ps) == 0 &&
-	       ps.starttime == th->starttime && ps.state != 'Z' && ps.state != 'X';
+static struct persist__procio *thread_io(struct persist_session *s)
+{
+	if (!s->io_ready) {
+		persist__procio_init(&s->io, s->local_pidns ? NULL : s->t.task.sysif);
+		s->io_ready = 1;
+	}
+	return &s->io;
+}
+
+int persist__thread_stat(struct persist_session *s, int pid, struct persist_proc_stat *out)
+{
+	if (s->local_pidns)
+		return persist_proc_stat(pid, out); /* the same file, one syscall away */
+	return persist__proc_stat_at(thread_io(s), pid, out);
+}
+
+int persist__thread_children(struct persist_session *s, struct persist__pids *v)
+{
+	return persist__proc_children_at(thread_io(s), s->t.pid, v);
 }
 
 /* The recorded server of this directory, if it is not the one connected:
@@ -195,15 +214,23 @@ static int settle_old_thread(struct persist_session *s, int new_pid,
 
 static int record_thread(struct persist_session *s, char *why, size_t whylen)
 {
+	struct persist_proc_stat ps;
+	struct far_ns ours;
 	unsigned long long start;
-	int r = persist_proc_starttime(s->t.pid, &start);
+	int r;
 
+	/* Our /proc serves for the thread's processes only when the thread is
+	 * proven to be in our pid namespace: its pid there is the one its
+	 * hello gave, and its pid namespace is ours. */
+	s->local_pidns = far_ns_of(0, FAR_NS_PID, &ours) == 0 &&
+			 far_ns_equal(&ours, &s->t.task.pidns);
+	r = persist__thread_stat(s, s->t.pid, &ps);
 	if (r < 0) {
-		persist__say(why, whylen, "the server at %s says it is pid %d, which this process "
-			     "cannot see (%s): run the controller in the server's pid namespace",
-			     s->sock, s->t.pid, strerror(-r));
-		return -ESRCH;
+		persist__say(why, whylen, "cannot read the stat of the server at %s (pid %d) "
+			     "through it: %s", s->sock, s->t.pid, strerror(-r));
+		return r;
 	}
+	start = ps.starttime;
 	r = settle_old_thread(s, s->t.pid, start, why, whylen);
 	if (r < 0)
 		return r;
@@ -296,6 +323,9 @@ int persist__acquire(struct persist_session *s, unsigned flags, int64_t settle_f
 
 void persist__release(struct persist_session *s)
 {
+	if (s->io_ready)
+		persist__procio_fini(&s->io); /* unmaps its scratch in the thread */
+	s->io_ready = 0;
 	if (s->connected)
 		persist_thread_close(&s->t);
 	s->connected = 0;
@@ -312,6 +342,9 @@ int persist__thread_end(struct persist_session *s, char *why, size_t whylen)
 	 * namespace) tells when it has really ended. */
 	if (handle_child_init(&server, &s->t.task, pid) == 0)
 		fd = server.pidfd;
+	if (s->io_ready)
+		persist__procio_fini(&s->io);
+	s->io_ready = 0;
 	r = persist_thread_exit(&s->t, 0);
 	s->connected = 0;
 	persist__kept_free(s);

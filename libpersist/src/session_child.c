@@ -81,6 +81,7 @@ int persist__settle(struct persist_session *s, struct persist_child_rec *r, cons
 struct birth {
 	struct persist_session *s;
 	int64_t id;
+	unsigned long long start; /* the child's, once born */
 };
 
 /* The child exists and has not exec'd: its identity goes into the intent
@@ -88,11 +89,11 @@ struct birth {
 static int born(void *arg, int pid)
 {
 	struct birth *b = arg;
-	unsigned long long start;
-	int r = persist_proc_starttime(pid, &start);
+	struct persist_proc_stat ps;
+	int r = persist__thread_stat(b->s, pid, &ps);
 
 	if (r == 0)
-		r = persist_store_born(b->s->st, b->id, pid, start);
+		r = persist_store_born(b->s->st, b->id, pid, b->start = ps.starttime);
 	if (r == 0)
 		persist__crash_point("run:after-born");
 	return r;
@@ -111,7 +112,6 @@ PERSIST_EXPORT int persist_session_run(struct persist_session *s, const char *na
 	int fds[PERSIST_SPAWN_MAX_FDS];
 	struct birth bb;
 	struct persist_spawn use;
-	unsigned long long start;
 	int64_t cid = 0;
 	int r, pid;
 
@@ -199,14 +199,8 @@ PERSIST_EXPORT int persist_session_run(struct persist_session *s, const char *na
 	}
 	persist__crash_point("run:after-spawn");
 
-	/* Not reaped by anyone while we hold the session: /proc has it. */
-	r = persist_proc_starttime(pid, &start);
-	if (r < 0) {
-		persist__say(why, whylen, "child %lld (pid %d) cannot be seen in /proc: %s",
-			     (long long)cid, pid, strerror(-r));
-		return r;
-	}
-	r = persist_store_started(s->st, cid, pid, start);
+	/* Its start time was read at its birth (execve keeps it). */
+	r = persist_store_started(s->st, cid, pid, bb.start);
 	if (r < 0)
 		persist__say(why, whylen, "child %lld runs as pid %d but could not be recorded: %s "
 			     "(the next session adopts it)", (long long)cid, pid,
@@ -447,17 +441,17 @@ PERSIST_EXPORT int persist_session_stop(struct persist_session *s, int grace_ms,
 	/* Anything unrecorded that appeared meanwhile is adopted and settled
 	 * by the next recovery: stop only a thread with no unknown child. */
 	{
-		int *kids;
+		struct persist__pids kids = { 0 };
 		size_t nk = 0;
-		if (persist_proc_children(s->t.pid, &kids, &nk) == 0) {
-			free(kids);
-			if (nk) {
-				persist__say(why, whylen, "the server still has %zu children no "
-					     "record knows; open a session again (it adopts them) and "
-					     "stop again", nk);
-				x = -EBUSY;
-				goto out;
-			}
+		if (persist__thread_children(s, &kids) == 0)
+			nk = kids.n;
+		persist__pids_free(&kids);
+		if (nk) {
+			persist__say(why, whylen, "the server still has %zu children no record "
+				     "knows; open a session again (it adopts them) and stop again",
+				     nk);
+			x = -EBUSY;
+			goto out;
 		}
 	}
 	x = persist__thread_end(s, why, whylen);

@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <persist/session.h>
+#include "proc.h"
 #include "thread_internal.h"
 
 struct persist_session {
@@ -19,6 +20,10 @@ struct persist_session {
 	struct persist_recover_report rep;
 	char notice[512];
 	struct persist__kept *kept; /* handles of named fds made this connection */
+	struct persist__procio io;  /* the thread's /proc, read through it */
+	int io_ready;
+	int local_pidns;            /* 1: the thread is proven to share our pid
+				       namespace (our /proc is its /proc) */
 };
 
 /* session.c: take the lock, connect (starting the server if flags say
@@ -32,8 +37,16 @@ void persist__release(struct persist_session *s);
  * -ETIMEDOUT with why set; the session is offline either way. */
 int persist__thread_end(struct persist_session *s, char *why, size_t whylen);
 /* Whether a recorded thread's process is alive (pid + start time, not a
- * zombie).  Returns: 1 or 0. */
+ * zombie), for a thread that does not answer: only this process's /proc
+ * can be asked then.  Returns: 1 or 0. */
 int persist__thread_alive(const struct persist_thread_rec *th);
+/* pid's stat as the connected thread's /proc shows it: read through the
+ * thread, or directly when it is proven to share our pid namespace.
+ * Returns: 0; -ESRCH; the reader's -errno. */
+int persist__thread_stat(struct persist_session *s, int pid, struct persist_proc_stat *out);
+/* The connected thread's children, through it (as above).
+ * Returns: 0 with v; -errno. */
+int persist__thread_children(struct persist_session *s, struct persist__pids *v);
 int64_t persist__mono_ms(void);
 
 /* session_child.c: settle running child r of the connected thread if it

@@ -121,9 +121,6 @@ static const char *const sql[ST_COUNT] = {
 	[ST_FD_LIST] =
 		"SELECT name, fd, description, dev, ino, type FROM fds WHERE thread_id = ?1"
 		" ORDER BY name",
-	[ST_REC_LIVE] =
-		"SELECT id, pid, starttime, state, argv, owner_pid, owner_start FROM children"
-		" WHERE thread_id = ?1 AND state IN ('intent', 'running') ORDER BY id",
 	[ST_REC_BY_PROC] =
 		"SELECT id, state FROM children WHERE thread_id = ?1 AND pid = ?2"
 		" AND starttime = ?3 ORDER BY id DESC LIMIT 1",

@@ -28,7 +28,6 @@ enum persist__stmt {
 	ST_FD_ADD,
 	ST_FD_DEL,
 	ST_FD_LIST,
-	ST_REC_LIVE,
 	ST_REC_BY_PROC,
 	ST_REC_SET_RUNNING,
 	ST_REC_SET_ENDED,
