@@ -17,7 +17,9 @@
 #include <persist/store.h>
 #include <persist/thread.h>
 
+#ifndef CTL_VERSION
 #define CTL_VERSION "0.1.0"
+#endif
 
 /* Exit codes. */
 #define EXIT_OK      0
