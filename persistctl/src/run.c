@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* persistctl run: spawn a command as a child of the persistent server.
- *
- * The order is what makes a crash at any point recoverable: the intent is
- * committed before the spawn, the spawn's pid after it; recovery completes
- * an intent from the kernel's children of the server (matching argv), or
- * marks it lost if no child matches. */
+ * The session commits the intent before the spawn and the pid after it, so
+ * a crash at any point is recovered by the next persistctl. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <persist/thread.h>
 #include "ctl.h"
 
 static const char help[] =
@@ -33,11 +31,10 @@ int cmd_run(struct ctl *c, int argc, char **argv)
 		{ 0, 0, 0, 0 },
 	};
 	const char *name = NULL;
-	char why[512] = "", out[PATH_MAX + 48], err[PATH_MAX + 48], *cwd;
+	char why[1024] = "", *cwd;
 	const char *const *cmd;
-	unsigned long long start;
 	int64_t id;
-	int o, r, pid;
+	int o, r;
 
 	while ((o = ctl_getopt(argc, argv, "+:n:h", opts, "run", help)) != -1)
 		if (o == 'n')
@@ -54,55 +51,21 @@ int cmd_run(struct ctl *c, int argc, char **argv)
 		ctl_die(EXIT_RUNTIME, "cannot read the current directory: %s (cd somewhere that "
 			"exists)", strerror(errno));
 
-	ctl_begin(c, CTL_SERVER_START);
-	crash_point("run:before-intent");
-	r = persist_store_intent(c->st, c->thread.id, name, cmd, cwd, &id);
-	if (r == -EEXIST) {
-		struct persist_child_rec other = { 0 };
-		persist_store_child_find(c->st, c->thread.id, name, &other);
-		ctl_die(EXIT_RUNTIME, "a running child is already named '%s' (child %lld): choose "
-			"another --name, or end it first", name, (long long)other.id);
-	}
-	if (r < 0)
-		ctl_die(EXIT_RUNTIME, "cannot record the intent to run %s in %s: %s", cmd[0], c->db,
-			persist_store_errmsg(c->st));
-	crash_point("run:after-intent");
-
-	ctl_logs_dir(c);
-	ctl_log_path(c, id, "out", out, sizeof out);
-	ctl_log_path(c, id, "err", err, sizeof err);
+	ctl_open(c, PERSIST_SESSION_START);
 	struct persist_spawn sp = {
 		.argv = cmd,
-		.envp = NULL, /* ours */
+		.envp = NULL,        /* ours */
 		.cwd = cwd,
-		.stdin_path = NULL,
-		.stdout_path = out,
-		.stderr_path = err,
+		.stdin_path = NULL,  /* /dev/null */
+		.stdout_path = NULL, /* DIR/logs/ID.out */
+		.stderr_path = NULL, /* DIR/logs/ID.err */
 		.new_session = 1,
 	};
-	r = persist_spawn(&c->t, &sp, &pid, why, sizeof why);
-	if (r < 0) {
-		char reason[600];
-		snprintf(reason, sizeof reason, "spawn failed: %s", *why ? why : strerror(-r));
-		if (persist_store_lost(c->st, id, reason) < 0)
-			ctl_note("cannot record that child %lld never started: %s", (long long)id,
-				 persist_store_errmsg(c->st));
-		ctl_die(EXIT_RUNTIME, "cannot run %s: %s%s", cmd[0], *why ? why : strerror(-r),
-			r == -ENOENT ? " (check the name and PATH)" : "");
-	}
-	crash_point("run:after-spawn");
-
-	/* Not reaped by anyone while we hold the connection: /proc has it. */
-	r = persist_proc_starttime(pid, &start);
+	r = persist_session_run(c->s, name, &sp, &id, why, sizeof why);
 	if (r < 0)
-		ctl_die(EXIT_RUNTIME, "child %lld (pid %d) cannot be seen in /proc: %s", (long long)id,
-			pid, strerror(-r));
-	r = persist_store_started(c->st, id, pid, start);
-	if (r < 0)
-		ctl_die(EXIT_RUNTIME, "child %lld runs as pid %d but could not be recorded: %s (the "
-			"next persistctl adopts it)", (long long)id, pid, persist_store_errmsg(c->st));
+		ctl_die(EXIT_RUNTIME, "%s", *why ? why : strerror(-r));
 	printf("%lld\n", (long long)id);
-	ctl_end(c);
+	ctl_close(c);
 	free(cwd);
 	return EXIT_OK;
 }

@@ -1,18 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* persistctl stop: end every child, keep every status, end the server.
- *
- * TERM each running child (through a pidfd checked to be it), wait up to
- * the grace period on the pidfds, KILL what is left, then settle each one
- * (waitid WNOWAIT, record, reap) and end the server with exit_group.  The
- * store stays.  A crash anywhere leaves children and statuses for the next
- * persistctl (stop again finishes the job). */
+ * persist_session_stop does it (TERM, the grace period, KILL, each status
+ * recorded then reaped, the server's end); a crash anywhere leaves children
+ * and statuses for the next persistctl (stop again finishes the job). */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 #include "ctl.h"
 
 static const char help[] =
@@ -27,38 +22,23 @@ static const char help[] =
 "  -g, --grace SECONDS   how long children get to exit after SIGTERM\n"
 "                        (default 5; fractions allowed)\n";
 
-#define KILL_WAIT_MS 10000 /* after SIGKILL: only an uninterruptible sleep delays it */
-
-static int64_t mono_ms(void)
+/* How many of recs (the thread's children before the stop) were running,
+ * and how many of those the stop ended with SIGKILL (after the grace
+ * period; persist_session_stop does not count them itself). */
+static void tally(struct ctl *c, int64_t thread_id, const struct persist_child_rec *recs,
+		  size_t n, size_t *signalled, size_t *killed)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait until every pidfd in fds (-1: none) is readable or ms pass. */
-static void wait_all(const int *fds, size_t n, long ms)
-{
-	int64_t deadline = mono_ms() + ms;
-
+	*signalled = *killed = 0;
 	for (size_t i = 0; i < n; i++) {
-		int64_t left = deadline - mono_ms();
-		if (fds[i] >= 0)
-			ctl_pidfd_wait(fds[i], left > 0 ? (long)left : 0);
+		struct persist_child_rec now = { 0 };
+		if (recs[i].state != PERSIST_CHILD_RUNNING || recs[i].thread_id != thread_id)
+			continue;
+		++*signalled;
+		if (persist_store_child_get(ctl_store(c), recs[i].id, &now) == 0 &&
+		    now.state == PERSIST_CHILD_KILLED && now.signal == SIGKILL)
+			++*killed;
+		persist_child_rec_clear(&now);
 	}
-}
-
-/* Signal a child and, if it leads its own process group (run makes each
- * child a session leader), the group: a shell's children go too.  The
- * child is unreaped, so its pid, which names the group, is not reused. */
-static int signal_child(int fd, int pid, int sig)
-{
-	int r = ctl_pidfd_signal(fd, sig);
-
-	if (r == 0 && getpgid(pid) == pid)
-		kill(-pid, sig);
-	return r;
 }
 
 int cmd_stop(struct ctl *c, int argc, char **argv)
@@ -68,10 +48,13 @@ int cmd_stop(struct ctl *c, int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
+	const struct persist_thread_rec *th;
 	struct persist_child_rec *recs;
+	char why[1024] = "";
 	long grace = 5000;
-	size_t n, live = 0, killed = 0, unsettled = 0;
-	int *fds, o, r, server_fd, server_pid;
+	size_t n, signalled, killed;
+	int64_t thread_id;
+	int o, r, server_pid;
 
 	while ((o = ctl_getopt(argc, argv, "+:g:h", opts, "stop", help)) != -1)
 		if (o == 'g' && (grace = ctl_parse_seconds(optarg)) < 0)
@@ -79,78 +62,41 @@ int cmd_stop(struct ctl *c, int argc, char **argv)
 	if (optind < argc)
 		ctl_usage_error("stop", "unexpected argument '%s'", argv[optind]);
 
-	if (!ctl_begin(c, CTL_SERVER_OPTIONAL)) {
-		if (c->thread.id && ctl_thread_alive(&c->thread))
+	ctl_open(c, PERSIST_SESSION_OFFLINE);
+	th = persist_session_thread_rec(c->s);
+	if (!persist_session_connected(c->s)) {
+		/* Offline, a notice says the recorded server runs but does not
+		 * answer (ctl_open printed it). */
+		if (th->id && persist_session_notice(c->s))
 			ctl_die(EXIT_RUNTIME, "server pid %d runs but does not answer at %s: end it "
-				"with 'kill %d'", c->thread.pid, c->sock, c->thread.pid);
+				"with 'kill %d'", th->pid, c->sock, th->pid);
 		ctl_note("no server runs for %s: nothing to stop", c->dir);
-		ctl_end(c);
+		ctl_close(c);
 		return EXIT_OK;
 	}
-	r = persist_store_children(c->st, c->thread.id, &recs, &n);
+	thread_id = th->id;
+	server_pid = th->pid;
+	r = persist_store_children(ctl_store(c), thread_id, &recs, &n);
 	if (r < 0)
 		ctl_die(EXIT_RUNTIME, "cannot read the children from %s: %s", c->db,
-			persist_store_errmsg(c->st));
-	fds = calloc(n ? n : 1, sizeof *fds);
-	if (!fds)
-		ctl_die(EXIT_RUNTIME, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		fds[i] = -1;
-		if (recs[i].state != PERSIST_CHILD_RUNNING)
-			continue;
-		fds[i] = ctl_child_pidfd(&recs[i]);
-		if (fds[i] >= 0 && signal_child(fds[i], recs[i].pid, SIGTERM) == 0)
-			live++;
-	}
-	crash_point("stop:after-term");
-	wait_all(fds, n, grace);
-	for (size_t i = 0; i < n; i++)
-		if (fds[i] >= 0 && ctl_pidfd_wait(fds[i], 0) == 0 &&
-		    signal_child(fds[i], recs[i].pid, SIGKILL) == 0)
-			killed++;
-	if (killed)
-		wait_all(fds, n, KILL_WAIT_MS);
-	for (size_t i = 0; i < n; i++) {
-		if (fds[i] >= 0)
-			close(fds[i]);
-		if (recs[i].state != PERSIST_CHILD_RUNNING)
-			continue;
-		r = ctl_settle(c, &recs[i], "stop");
-		if (r <= 0) {
-			unsettled++;
-			ctl_note("child %lld (pid %d) could not be settled: %s", (long long)recs[i].id,
-				 recs[i].pid, r < 0 ? strerror(-r) : "still running after SIGKILL");
+			persist_store_errmsg(ctl_store(c)));
+	r = persist_session_stop(c->s, grace > INT_MAX ? INT_MAX : (int)grace, why, sizeof why);
+	if (r < 0) {
+		/* Name the children that still run. */
+		for (size_t i = 0; r == -EBUSY && i < n; i++) {
+			struct persist_child_rec now = { 0 };
+			if (persist_store_child_get(ctl_store(c), recs[i].id, &now) == 0 &&
+			    now.state == PERSIST_CHILD_RUNNING)
+				ctl_note("child %lld (pid %d) is still running", (long long)now.id,
+					 now.pid);
+			persist_child_rec_clear(&now);
 		}
+		ctl_die(EXIT_RUNTIME, "%s", *why ? why : strerror(-r));
 	}
-	free(fds);
+	tally(c, thread_id, recs, n, &signalled, &killed);
 	persist_child_recs_free(recs, n);
-	if (unsettled)
-		ctl_die(EXIT_RUNTIME, "%zu children could not be settled; the server stays up "
-			"(try 'persistctl stop' again)", unsettled);
-
-	/* Anything unrecorded that appeared meanwhile is adopted and settled. */
-	{
-		int *kids;
-		size_t nk = 0;
-		if (persist_proc_children(c->t.pid, &kids, &nk) == 0) {
-			free(kids);
-			if (nk)
-				ctl_die(EXIT_RUNTIME, "the server still has %zu children no record "
-					"knows; run 'persistctl ps' then stop again", nk);
-		}
-	}
-	server_pid = c->t.pid;
-	server_fd = ctl_pidfd_open(server_pid);
-	r = persist_thread_exit(&c->t, 0);
-	c->connected = 0;
-	if (server_fd >= 0) {
-		if (ctl_pidfd_wait(server_fd, KILL_WAIT_MS) != 1)
-			ctl_die(EXIT_RUNTIME, "server pid %d did not end (%s): end it with 'kill %d'",
-				server_pid, r < 0 ? strerror(-r) : "exit_group sent", server_pid);
-		close(server_fd);
-	}
 	printf("stopped server pid %d (%zu children signalled, %zu killed after %.3g s)\n",
-	       server_pid, live, killed, grace / 1000.0);
-	ctl_end(c);
+	       server_pid, signalled, killed, grace / 1000.0);
+	ctl_close(c);
 	return EXIT_OK;
 }

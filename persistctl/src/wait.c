@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* persistctl wait: block until a child ends, without holding the server.
  *
- * The wait is a pidfd opened in this process (the child is the server's,
- * in our pid namespace): we hold neither the connection nor the lock while
- * it blocks, so other persistctl invocations go on.  When it fires we
- * become the controller again and settle the child ourselves: waitid
- * WNOWAIT in the server, record the status, then the real reap. */
+ * persist_session_wait lets go of the lock and the connection while it
+ * sleeps (other persistctl invocations go on meanwhile), takes them back
+ * when the child ends, and commits the status before the child is reaped. */
 #include <errno.h>
 #include <getopt.h>
 #include <string.h>
-#include <unistd.h>
+#include <time.h>
 #include "ctl.h"
 
 static const char help[] =
@@ -23,21 +21,17 @@ static const char help[] =
 "\n"
 "  -t, --timeout SECONDS   give up after SECONDS: exit 124, the child runs on\n";
 
-static int finish(struct ctl *c, struct persist_child_rec *r)
-{
-	char words[400];
-	int code = ctl_status_exit(r);
+/* The longest sleep asked of persist_session_wait at once: it takes an int
+ * of ms, and (libpersist 0.1.0) waits without limit when asked for more
+ * than an hour.  A longer --timeout is waited for in slices. */
+#define WAIT_SLICE_MS 3600000L
 
-	printf("%s\n", ctl_status_words(r, words, sizeof words));
-	persist_child_rec_clear(r);
-	ctl_end(c);
-	return code;
-}
-
-static int final(const struct persist_child_rec *r)
+static int64_t mono_ms(void)
 {
-	return r->state == PERSIST_CHILD_EXITED || r->state == PERSIST_CHILD_KILLED ||
-	       r->state == PERSIST_CHILD_LOST;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int cmd_wait(struct ctl *c, int argc, char **argv)
@@ -48,9 +42,12 @@ int cmd_wait(struct ctl *c, int argc, char **argv)
 		{ 0, 0, 0, 0 },
 	};
 	struct persist_child_rec r = { 0 };
+	struct persist_exit st;
 	struct ctl_ref ref;
+	char words[400];
 	long timeout = -1;
-	int o, fd, x;
+	int64_t id, deadline;
+	int o, x, code;
 
 	while ((o = ctl_getopt(argc, argv, "+:t:h", opts, "wait", help)) != -1)
 		if (o == 't' && (timeout = ctl_parse_seconds(optarg)) < 0)
@@ -61,46 +58,44 @@ int cmd_wait(struct ctl *c, int argc, char **argv)
 		ctl_usage_error("wait", "unexpected argument '%s'", argv[optind + 1]);
 	ctl_child_arg("wait", argv[optind], &ref);
 
-	ctl_begin(c, CTL_SERVER_OPTIONAL);
+	ctl_open(c, PERSIST_SESSION_OFFLINE);
 	ctl_child_ref(c, &ref, &r);
-	if (final(&r))
-		return finish(c, &r);
-	if (!c->connected)
-		ctl_die(EXIT_RUNTIME, "child %lld is %s, but its server does not answer at %s",
-			(long long)r.id, persist_child_state_name(r.state), c->sock);
-	if (r.state != PERSIST_CHILD_RUNNING)
-		ctl_die(EXIT_RUNTIME, "child %lld has no pid yet (state %s): try again", (long long)r.id,
-			persist_child_state_name(r.state));
-	fd = ctl_child_pidfd(&r);
-	if (fd < 0)
-		ctl_die(EXIT_RUNTIME, "cannot watch child %lld (pid %d): %s", (long long)r.id, r.pid,
-			strerror(-fd));
-	ctl_release(c);
-	x = ctl_pidfd_wait(fd, timeout);
-	close(fd);
-	if (x < 0)
-		ctl_die(EXIT_RUNTIME, "waiting for child %lld (pid %d): %s", (long long)r.id, r.pid,
-			strerror(-x));
-	if (x == 0) {
-		ctl_note("child %lld (pid %d) still runs after %.3g s", (long long)r.id, r.pid,
+	id = r.id;
+	deadline = timeout < 0 ? -1 : mono_ms() + timeout;
+	do {
+		int64_t left = deadline < 0 ? -1 : deadline - mono_ms();
+		x = persist_session_wait(c->s, id, left < 0 ? -1 : left > WAIT_SLICE_MS ?
+					 (int)WAIT_SLICE_MS : (int)left, &st);
+	} while (x == -ETIMEDOUT && deadline >= 0 && mono_ms() < deadline);
+	ctl_notes(c); /* of the recovery when it took the thread back */
+
+	if (x == -ETIMEDOUT) {
+		ctl_note("child %lld (pid %d) still runs after %.3g s", (long long)id, r.pid,
 			 timeout / 1000.0);
 		persist_child_rec_clear(&r);
-		ctl_end(c);
+		ctl_close(c);
 		return 124;
 	}
-	/* It ended: control again, and settle it before anything else. */
-	c->settle_first = &r;
-	c->settle_who = "wait";
-	ctl_begin(c, CTL_SERVER_OPTIONAL);
-	c->settle_first = NULL;
-	{
-		int64_t id = r.id;
+	persist_child_rec_clear(&r);
+	if (x == 0 || x == -ENODATA || x == -ENOTCONN || x == -EAGAIN) {
+		/* The record as the session left it. */
+		ctl_child(c, id, &r);
+		if (x == -ENOTCONN)
+			ctl_die(EXIT_RUNTIME, "child %lld is %s, but its server does not answer at %s",
+				(long long)id, persist_child_state_name(r.state), c->sock);
+		if (x == -EAGAIN)
+			ctl_die(EXIT_RUNTIME, "child %lld has no pid yet (state %s): try again",
+				(long long)id, persist_child_state_name(r.state));
+		printf("%s\n", ctl_status_words(&r, words, sizeof words));
+		code = ctl_status_exit(&r);
 		persist_child_rec_clear(&r);
-		ctl_child(c, id, &r); /* as recovery left it */
+		ctl_close(c);
+		return code;
 	}
-	if (!final(&r))
-		ctl_die(EXIT_RUNTIME, "child %lld ended but its status could not be collected "
-			"(%s); 'persistctl ps' retries", (long long)r.id,
-			c->settle_result < 0 ? strerror(-c->settle_result) : "still running");
-	return finish(c, &r);
+	if (persist_store_child_get(ctl_store(c), id, &r) == 0 && r.state == PERSIST_CHILD_RUNNING)
+		ctl_die(EXIT_RUNTIME, "waiting for child %lld (pid %d): %s; it still runs as far as "
+			"%s knows ('%s ps' looks again, '%s wait %lld' waits again)", (long long)id,
+			r.pid, strerror(-x), c->db, ctl_prog, ctl_prog, (long long)id);
+	ctl_die(EXIT_RUNTIME, "waiting for child %lld: %s ('%s ps' shows what is known of it)",
+		(long long)id, strerror(-x), ctl_prog);
 }
