@@ -133,15 +133,24 @@ out() { eval "echo \$out_$(echo "$1" | tr - _)"; }
 all=$(built persist-all)
 
 # The derivation of each layer takes those of its declared layers (and its
-# check inputs) as inputs.
+# check inputs) as inputs: directly, except persistctl's, whose one direct
+# persist input is libpersist (the others come through it).
 for l in $layers; do
-	refs=$(nix-store -q --references "$(nixi build.nix -A "$l" 2>/dev/null)")
+	drv=$(nixi build.nix -A "$l" 2>/dev/null)
+	if [ "$l" = persistctl ]; then
+		refs=$(nix-store -q --references "$drv")
+		echo "$refs" | grep -qx "$(nixi build.nix -A libpersist 2>/dev/null)" ||
+			fail "persistctl.drv does not take libpersist.drv as an input"
+		refs=$(nix-store -qR "$drv")
+	else
+		refs=$(nix-store -q --references "$drv")
+	fi
 	for d in $(deps_of "$l") $(checkdeps_of "$l"); do
 		echo "$refs" | grep -qx "$(nixi build.nix -A "$d" 2>/dev/null)" ||
 			fail "$l.drv does not take $d.drv as an input"
 	done
 done
-say "ok: each layer's derivation takes its lower layers' derivations (and libtransport persist-server's, for its tests; libpersist persist-server's, at run time too) as inputs"
+say "ok: each layer's derivation takes its lower layers' derivations (and libtransport persist-server's, for its tests; libpersist persist-server's, at run time too) as inputs; persistctl's takes libpersist's"
 
 # --- 4. Closures: each layer's holds its declared lower layers and no other.
 for l in $layers; do
