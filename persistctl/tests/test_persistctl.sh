@@ -80,11 +80,14 @@ ended_soon() {
 	return 1
 }
 fds() { ls "/proc/$1/fd" | wc -l; }
-# A persistctl wait (pid $1) sleeps: its session is open (the store) and it
-# has let go of the lock.
+# A persistctl wait (pid $1) sleeps: its session is open (the store), it has
+# let go of the lock, and it waits on a pidfd (the session's wait does when
+# the thread shares our pid namespace).  The store alone is not enough: it
+# is open before the lock is taken.
 asleep() {
-	ls -l "/proc/$1/fd" 2>/dev/null | grep -q "$S/state.db\$" &&
-		! ls -l "/proc/$1/fd" 2>/dev/null | grep -q "$S/lock\$"
+	fdl=$(ls -l "/proc/$1/fd" 2>/dev/null)
+	echo "$fdl" | grep -q "$S/state.db\$" && echo "$fdl" | grep -q 'anon_inode:\[pidfd\]' &&
+		! echo "$fdl" | grep -q "$S/lock\$"
 }
 # Wait (bounded) until asleep $1, or 10 s pass.
 until_asleep() {
