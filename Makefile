@@ -11,9 +11,9 @@ STAGE   := $(CURDIR)/build/stage$(if $(SANITIZE),-san)
 export PKG_CONFIG_PATH := $(STAGE)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
 export PERSIST_SERVER_EXE := $(STAGE)/bin/persist-server
 # In dependency order.
-LAYERS  := libnear persist-server libfar libhandle libtransport libpersist
+LAYERS  := libnear persist-server libfar libhandle libtransport libpersist persistctl
 
-all: persist-server libfar libhandle libtransport libpersist
+all: persist-server libfar libhandle libtransport libpersist persistctl
 
 # Installs the build and test dependencies when missing (Debian/Ubuntu).
 deps:
@@ -33,6 +33,9 @@ libtransport: libfar persist-server
 	$(MAKE) -C libtransport install PREFIX=$(STAGE)
 libpersist: libtransport libhandle persist-server
 	$(MAKE) -C libpersist install PREFIX=$(STAGE)
+# The command line: a client of libpersist's session, like any outside program.
+persistctl: libpersist
+	$(MAKE) -C persistctl install PREFIX=$(STAGE)
 
 check: all
 	$(MAKE) -C libnear check
@@ -41,6 +44,7 @@ check: all
 	$(MAKE) -C libhandle check
 	$(MAKE) -C libtransport check
 	$(MAKE) -C libpersist check
+	$(MAKE) -C persistctl check
 	$(MAKE) -C examples check
 	$(MAKE) -C tests check
 	$(MAKE) -C tests/arch check

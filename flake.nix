@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # persist as a flake: each layer as a package, the overlay, a dev shell.
-#   nix build .#libnear    nix build .#persist-server    nix build  (every layer)
+#   nix build .#libnear    nix build .#persistctl    nix build  (every layer, persistctl)
+#   nix run .#persistctl -- ps
 #   nix flake check        nix develop
 {
   description = "persist: run system calls in other processes, and keep them alive when the controller crashes";
@@ -25,7 +26,7 @@
 
       devShells = forAllSystems (pkgs: {
         default = pkgs.mkShell {
-          # python3 and sqlite's CLI: libpersist's persistctl test uses them.
+          # python3 and sqlite's CLI: persistctl's test uses them.
           packages = with pkgs; [ gcc gnumake pkg-config cmocka libbsd sqlite gdb valgrind python3 ];
         };
       });

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: MIT
 # libpersist: persistent threads, spawning in them, the crash-safe state
-# store (SQLite) and recovery, and the persistctl command.  The top layer:
+# store (SQLite) and recovery, and the session (<persist/session.h>;
+# persistctl is nix/persistctl.nix).  The top layer:
 # depends on libtransport, libhandle, libfar, libnear, the server loop
 # (pserver), sqlite3 and libbsd, all found through pkg-config.
-{ lib, stdenv, pkg-config, cmocka, sqlite, libbsd, python3
+{ lib, stdenv, pkg-config, cmocka, sqlite, libbsd
 , libnear, libfar, libhandle, libtransport, persist-server }:
 
 stdenv.mkDerivation {
@@ -21,10 +22,10 @@ stdenv.mkDerivation {
 
   nativeBuildInputs = [ pkg-config ];
   # persist-server is a build input AND a runtime dependency, unlike for
-  # libtransport: libpersist.so and persistctl link the server loop
-  # (libpserver.a, for persist_clone_persistent), and they exec the
+  # libtransport: libpersist.so links the server loop
+  # (libpserver.a, for persist_clone_persistent), and it execs the
   # persist-server executable (persist_server_start, persist_make_persistent,
-  # persistctl start), whose path the Makefile compiles in from
+  # persist_session_open), whose path the Makefile compiles in from
   # `pkg-config --variable=persist_server pserver`: its store path here.  So
   # libpersist's runtime closure holds persist-server (found by Nix's
   # reference scan of that string; $PERSIST_SERVER_EXE still overrides it).
@@ -34,12 +35,8 @@ stdenv.mkDerivation {
   buildInputs = [ cmocka ];
   # The checkPhase runs the library's tests against real persist-server
   # processes (the one compiled in, from the store) and SQLite files in
-  # /tmp (the tests' own choice; Nix's sandbox provides a writable /tmp),
-  # and tests/test_persistctl.sh drives persistctl: it reads `ps --json`
-  # and `status --json` with python3, and runs PRAGMA integrity_check with
-  # the sqlite3 command (the CLI: sqlite's bin output).  All of them run;
-  # none is skipped.
-  nativeCheckInputs = [ python3 (lib.getBin sqlite) ];
+  # /tmp (the tests' own choice; Nix's sandbox provides a writable /tmp).
+  # All of them run; none is skipped.
   # libpersist.pc requires libtransport, libhandle, libfar, libnear, pserver,
   # sqlite3 and libbsd (privately: pkg-config needs their .pc files all the same),
   # and <persist/thread.h> includes libnear's, libhandle's and
@@ -52,9 +49,8 @@ stdenv.mkDerivation {
   checkTarget = "check";
 
   meta = {
-    description = "persist: persistent threads, spawning in them, the crash-safe state store and recovery, and persistctl";
+    description = "persist: persistent threads, spawning in them, the crash-safe state store, recovery and the session";
     license = lib.licenses.mit;
     platforms = [ "x86_64-linux" "aarch64-linux" ];
-    mainProgram = "persistctl";
   };
 }

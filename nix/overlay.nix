@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
-# The nixpkgs overlay: every persist layer as a package, built with the
-# final package set's toolchain and libraries, plus persist-all (every layer
-# in one tree).  Adding a layer is one line in `layers` (and its
-# nix/<layer>.nix); default.nix and flake.nix take the names from here.
+# The nixpkgs overlay: every persist layer and persistctl as a package,
+# built with the final package set's toolchain and libraries, plus
+# persist-all (all of them in one tree).  Adding a layer is one line in
+# `layers` (and its nix/<layer>.nix); default.nix and flake.nix take the
+# names from here.
 #   pkgs = import nixpkgs { overlays = [ (import ./nix/overlay.nix) ]; };
 final: prev:
 let
@@ -13,6 +14,7 @@ let
     libhandle = final.callPackage ./libhandle.nix { };
     libtransport = final.callPackage ./libtransport.nix { };
     libpersist = final.callPackage ./libpersist.nix { };
+    persistctl = final.callPackage ./persistctl.nix { };
   };
 in
 layers // {

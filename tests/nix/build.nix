@@ -23,6 +23,8 @@ persist // {
     libpersist = standIn.callPackage ../../nix/libpersist.nix {
       libnear = null; libfar = null; libhandle = null; libtransport = null; persist-server = null;
     };
+    # persistctl's one persist input is libpersist, which brings libnear.
+    persistctl = standIn.callPackage ../../nix/persistctl.nix { libpersist = null; };
   };
 
   # Downstream Nix projects: each program of tests/pkgconfig built as a

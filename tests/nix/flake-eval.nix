@@ -10,7 +10,7 @@ let
   self = flake.outputs { inherit self nixpkgs; } // { outPath = ../..; };
 
   systems = [ "x86_64-linux" "aarch64-linux" ];
-  layers = [ "libnear" "persist-server" "libfar" "libhandle" "libtransport" "libpersist" ];
+  layers = [ "libnear" "persist-server" "libfar" "libhandle" "libtransport" "libpersist" "persistctl" ];
   packages = layers ++ [ "persist-all" "default" ];
   checks = layers;
 

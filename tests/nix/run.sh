@@ -19,8 +19,9 @@ libfar:libnear
 libhandle:libnear,libfar
 libtransport:libnear,libfar:persist-server
 libpersist:libnear,libfar,libhandle,libtransport,persist-server
+persistctl:libnear,libfar,libhandle,libtransport,persist-server,libpersist
 "
-ALL_LAYERS="libnear persist-server libfar libhandle libtransport libpersist"
+ALL_LAYERS="libnear persist-server libfar libhandle libtransport libpersist persistctl"
 say() { printf '%s\n' "nix: $*"; }
 fail() { printf '%s\n' "nix: FAIL: $*" >&2; exit 1; }
 t0=$(date +%s)
@@ -109,8 +110,10 @@ for l in $layers; do
 "
 	eval "out_$(echo "$l" | tr - _)=\$o"
 	if grep -q 'checkPhase' "$SCRATCH/$l.log"; then
-		grep -q 'PASSED' "$SCRATCH/$l.log" || fail "$l: checkPhase ran no passing test"
-		# Shell tests (libpersist's persistctl test) end with "== N passed,
+		# cmocka suites, or shell tests alone (persistctl's).
+		grep -q 'PASSED\|^== [0-9]* passed, 0 failed$' "$SCRATCH/$l.log" ||
+			fail "$l: checkPhase ran no passing test"
+		# Shell tests (persistctl's test) end with "== N passed,
 		# 0 failed"; none may have skipped a check for a missing tool.
 		sh_ok=""
 		if grep -q '^== tests/test_.*\.sh$' "$SCRATCH/$l.log"; then
@@ -130,15 +133,24 @@ out() { eval "echo \$out_$(echo "$1" | tr - _)"; }
 all=$(built persist-all)
 
 # The derivation of each layer takes those of its declared layers (and its
-# check inputs) as inputs.
+# check inputs) as inputs: directly, except persistctl's, whose one direct
+# persist input is libpersist (the others come through it).
 for l in $layers; do
-	refs=$(nix-store -q --references "$(nixi build.nix -A "$l" 2>/dev/null)")
+	drv=$(nixi build.nix -A "$l" 2>/dev/null)
+	if [ "$l" = persistctl ]; then
+		refs=$(nix-store -q --references "$drv")
+		echo "$refs" | grep -qx "$(nixi build.nix -A libpersist 2>/dev/null)" ||
+			fail "persistctl.drv does not take libpersist.drv as an input"
+		refs=$(nix-store -qR "$drv")
+	else
+		refs=$(nix-store -q --references "$drv")
+	fi
 	for d in $(deps_of "$l") $(checkdeps_of "$l"); do
 		echo "$refs" | grep -qx "$(nixi build.nix -A "$d" 2>/dev/null)" ||
 			fail "$l.drv does not take $d.drv as an input"
 	done
 done
-say "ok: each layer's derivation takes its lower layers' derivations (and libtransport persist-server's, for its tests; libpersist persist-server's, at run time too) as inputs"
+say "ok: each layer's derivation takes its lower layers' derivations (and libtransport persist-server's, for its tests; libpersist persist-server's, at run time too) as inputs; persistctl's takes libpersist's"
 
 # --- 4. Closures: each layer's holds its declared lower layers and no other.
 for l in $layers; do
@@ -158,6 +170,7 @@ done
 say "ok: persist-server's closure holds libnear and none of libfar, libhandle, libtransport, libpersist"
 say "ok: libtransport's closure holds libnear and libfar, not persist-server (a check input only)"
 say "ok: libpersist's closure holds libnear, libfar, libhandle, libtransport and persist-server (it execs it)"
+say "ok: persistctl's closure holds libpersist and every layer below it"
 say "ok: every layer's closure holds exactly its declared lower layers"
 
 # --- 5. The installed outputs work from their store paths.
@@ -167,24 +180,28 @@ ldd "$psrv/bin/persist-server" | grep -q "libnear.so.0 => $near/lib/libnear.so.0
 "$psrv/bin/persist-server" --version >/dev/null || fail "persist-server --version"
 for l in $layers; do
 	for pc in "$(out "$l")"/lib/pkgconfig/*.pc; do
+		[ -e "$pc" ] || continue # persistctl: a program, no .pc
 		grep -q "^prefix=$(out "$l")\$" "$pc" || fail "$pc does not name its store path"
 		[ -e "$all/lib/pkgconfig/${pc##*/}" ] || fail "persist-all lacks ${pc##*/}"
 	done
 done
 [ -x "$all/bin/persist-server" ] || fail "persist-all lacks bin/persist-server"
-# libpersist: persistctl is installed and runs; it and libpersist.so name
-# persist-server's store path (the executable they start), which is why
-# that path is in libpersist's closure.
-lp=$(out libpersist)
-"$lp/bin/persistctl" --version | grep -q persistctl || fail "persistctl --version"
-for f in "$lp/bin/persistctl" "$lp/lib/libpersist.so.0"; do
-	grep -q "$psrv/bin/persist-server" "$f" || fail "${f##*/} does not name $psrv/bin/persist-server"
-done
+# libpersist.so names persist-server's store path (the executable it
+# starts), which is why that path is in libpersist's closure.  persistctl
+# is a package of its own (libpersist installs none): it runs, and loads
+# libpersist.so from libpersist's store path.
+lp=$(out libpersist) pctl=$(out persistctl)
+grep -q "$psrv/bin/persist-server" "$lp/lib/libpersist.so.0" ||
+	fail "libpersist.so does not name $psrv/bin/persist-server"
 ldd "$lp/lib/libpersist.so.0" | grep -q "libtransport.so.0 => $(out libtransport)/lib/libtransport.so.0" ||
 	fail "libpersist.so does not load libtransport from its store path"
+[ ! -e "$lp/bin/persistctl" ] || fail "libpersist still installs bin/persistctl"
+"$pctl/bin/persistctl" --version | grep -q persistctl || fail "persistctl --version"
+ldd "$pctl/bin/persistctl" | grep -q "libpersist.so.0 => $lp/lib/libpersist.so.0" ||
+	fail "persistctl does not load libpersist from its store path"
 [ -x "$all/bin/persistctl" ] || fail "persist-all lacks bin/persistctl"
-say "ok: persist-server loads libnear from its store path; .pc files name their store paths; persist-all holds every layer"
-say "ok: libpersist's bin/persistctl runs; it and libpersist.so start $psrv/bin/persist-server"
+say "ok: persist-server loads libnear from its store path; .pc files name their store paths; persist-all holds every layer and persistctl"
+say "ok: libpersist.so starts $psrv/bin/persist-server; persistctl runs and loads libpersist.so from $lp"
 
 # --- 6. Downstream Nix projects: each consumer of tests/pkgconfig, with one
 # layer as its input, builds with pkg-config alone and runs; its closure
@@ -212,7 +229,8 @@ for l in $layers; do
 	if nixb --no-out-link build.nix -A "without-libnear.$l" >"$SCRATCH/without-$l.log" 2>&1; then
 		fail "$l built without its libnear input (found libnear elsewhere)"
 	fi
-	grep -q 'libnear[a-z0-9 ]* not found by pkg-config' "$SCRATCH/without-$l.log" ||
+	# persistctl is given no libpersist (which would bring libnear).
+	grep -q 'lib\(near\|persist\)[a-z0-9 ]* not found by pkg-config' "$SCRATCH/without-$l.log" ||
 		{ cat "$SCRATCH/without-$l.log" >&2; fail "$l without libnear failed for another reason"; }
 done
 say "ok: without their libnear input, the upper layers do not find one on the host"

@@ -19,8 +19,8 @@ int cmd_start(struct ctl *c, int argc, char **argv)
 		;
 	if (optind < argc)
 		ctl_usage_error("start", "unexpected argument '%s'", argv[optind]);
-	ctl_begin(c, CTL_SERVER_START);
-	printf("%d\n", c->t.pid);
-	ctl_end(c);
+	ctl_open(c, PERSIST_SESSION_START);
+	printf("%d\n", persist_session_thread_rec(c->s)->pid);
+	ctl_close(c);
 	return EXIT_OK;
 }

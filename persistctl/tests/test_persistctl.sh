@@ -80,6 +80,27 @@ ended_soon() {
 	return 1
 }
 fds() { ls "/proc/$1/fd" | wc -l; }
+# A persistctl wait (pid $1) sleeps: its session is open (the store), it has
+# let go of the lock, and it waits on a pidfd (the session's wait does when
+# the thread shares our pid namespace).  The store alone is not enough: it
+# is open before the lock is taken.
+asleep() {
+	fdl=$(ls -l "/proc/$1/fd" 2>/dev/null)
+	echo "$fdl" | grep -q "$S/state.db\$" && echo "$fdl" | grep -q 'anon_inode:\[pidfd\]' &&
+		! echo "$fdl" | grep -q "$S/lock\$"
+}
+# Wait (bounded) until asleep $1, or 10 s pass.
+until_asleep() {
+	i=0; while [ $i -lt 200 ] && ! asleep "$1"; do sleep 0.05; i=$((i + 1)); done
+}
+# Wait up to $TO s for our background process $1 to end (SIGKILL it then):
+# its exit status in rc.
+reap_bg() {
+	i=0; while [ $i -lt $((TO * 20)) ] && [ -d "/proc/$1" ] && ! zombie "$1"; do
+		sleep 0.05; i=$((i + 1)); done
+	if [ -d "/proc/$1" ] && ! zombie "$1"; then kill -9 "$1"; fi
+	wait "$1"; rc=$?
+}
 
 echo "== usage"
 r; check "no command: exit 2" [ $rc = 2 ]
@@ -107,6 +128,42 @@ check "group/other-accessible state dir refused (exit 1, says chmod 700)" \
 r --state "$T/missing/deeper" ps
 check "state dir with a missing parent: exit 1" [ $rc = 1 ]
 rmdir "$T/open"
+
+echo "== state directory given as a symbolic link"
+# Anyone may plant a symlink where a state directory will be (/tmp): one is
+# refused even when it leads to a private directory of ours, nothing is
+# created through it, and no message suggests a chmod through a link
+# (chmod follows it).
+mkdir -m 700 "$T/real"
+ln -s "$T/real" "$T/link"
+for c in start ps status stop "wait 1" "kill 1" "logs 1" "run -- true"; do
+	r --state "$T/link" $c
+	check "symlink to a 0700 dir of ours: $c refused (exit 1, says it is a symbolic link)" \
+		sh -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'is a symbolic link'" x "$err"
+	check "symlink: $c suggests no chmod" sh -c "! echo \"\$1\" | grep -q chmod" x "$err"
+done
+PERSIST_STATE_DIR=$T/link r run -- true
+check "PERSIST_STATE_DIR a symlink: refused (exit 1)" \
+	sh -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'is a symbolic link'" x "$err"
+r --state "$T/link/" run -- true
+check "symlink named with a trailing slash: refused too (exit 1)" \
+	sh -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'is a symbolic link'" x "$err"
+check "nothing (sock, state.db, lock, logs) created in the link's target" [ -z "$(ls -A "$T/real")" ]
+check "the link is left as it was" [ "$(readlink "$T/link")" = "$T/real" ]
+mkdir -m 755 "$T/shared"
+ln -s "$T/shared" "$T/link2"
+r --state "$T/link2" ps
+check "symlink to a group/other-accessible dir: refused, no chmod suggested" \
+	sh -c "[ $rc = 1 ] && ! echo \"\$1\" | grep -q chmod" x "$err"
+check "... and nothing created there" [ -z "$(ls -A "$T/shared")" ]
+mkdir -m 700 "$T/rparent"
+mkdir -m 755 "$T/rparent/s"
+ln -s "$T/rparent" "$T/lparent"
+r --state "$T/lparent/s" ps
+check "open dir under a symlinked parent: refused; a chmod suggested names the real path" \
+	sh -c "[ $rc = 1 ] && ! echo \"\$1\" | grep -q 'chmod.*lparent' &&
+		{ ! echo \"\$1\" | grep -q chmod || echo \"\$1\" | grep -q \"chmod 700 $T/rparent/s'\"; }" x "$err"
+rm -rf "$T/real" "$T/link" "$T/shared" "$T/link2" "$T/rparent" "$T/lparent"
 
 echo "== start, run, wait, logs, kill, ps, status"
 r start; spid=$out
@@ -158,6 +215,25 @@ r wait "$idj"
 check "argv with quotes, backslash, control and non-UTF-8 bytes: valid JSON" \
 	[ "$(psj "byid[$idj]['argv'][3]")" = "$(printf 'q"b\\\001\357\277\275x')" ]
 
+echo "== wait lets go of the thread while it sleeps"
+r run -- sleep 100; idw=$out
+"$P" wait "$idw" >"$T/w.out" 2>"$T/w.err" & wp=$!
+until_asleep "$wp"
+check "wait blocks, its session open and the lock let go" asleep "$wp"
+# Well within the session's 60 s wait for the lock.
+timeout "${PERSISTCTL_KILL_TIMEOUT:-15}" "$P" kill "$idw" >"$T/out" 2>"$T/err"; rc=$?; err=$(cat "$T/err")
+check "kill from another shell while wait blocks: done at once (exit 0)" [ $rc = 0 ]
+reap_bg "$wp"; out=$(cat "$T/w.out"); err=$(cat "$T/w.err")
+check "the blocked wait saw it: 143, 'killed by SIGTERM'" [ "$rc:$out" = "143:killed by SIGTERM" ]
+r ps; check "wait holds no lock afterwards (ps runs)" [ $rc = 0 ]
+r run -- sleep 100; idw=$out
+r wait --timeout 0.3 "$idw"
+check "wait --timeout: exit 124, says it still runs" \
+	sh -c "[ $rc = 124 ] && echo \"\$1\" | grep -q 'still runs'" x "$err"
+check "wait --timeout: the child runs on" [ "$(field "$idw" state)" = running ]
+r kill "$idw" KILL; r wait "$idw"
+check "... and is waited for later: 137" [ "$rc:$out" = "137:killed by SIGKILL" ]
+
 echo "== crash points (SIGKILL of the controller, then a new controller)"
 n0=$(psj 'len(d)')
 PERSIST_CRASH_AT=run:before-intent pc run -- sleep 50 >/dev/null 2>&1; rc=$?
@@ -181,8 +257,14 @@ r kill $idc; r wait $idc; check "run:after-spawn: the adopted child is waited fo
 check "run:after-spawn: and reaped" gone "$cpid"
 
 for point in wait:after-wnowait wait:after-record; do
-	r run -- sh -c 'sleep 1; exit 5'; idc=$out; cpid=$(field $idc pid)
-	PERSIST_CRASH_AT=$point pc wait $idc >/dev/null 2>&1; rc=$?
+	# The child ends once the wait sleeps (not before: recovery, not the
+	# wait, would collect it then).
+	rm -f "$T/go"
+	r run -- sh -c "while [ ! -e '$T/go' ]; do sleep 0.02; done; exit 5"; idc=$out; cpid=$(field $idc pid)
+	PERSIST_CRASH_AT=$point "$P" wait $idc >/dev/null 2>&1 & wp=$!
+	until_asleep "$wp"
+	touch "$T/go"
+	reap_bg "$wp"
 	check "$point: controller killed" [ $rc = 137 ]
 	check "$point: the child is left a zombie (not reaped before its status is kept)" zombie "$cpid"
 	check "$point: new controller: exited 5" [ "$(field $idc state):$(field $idc exit_code)" = "exited:5" ]

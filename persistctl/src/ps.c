@@ -107,12 +107,12 @@ int cmd_ps(struct ctl *c, int argc, char **argv)
 			json = 1;
 	if (optind < argc)
 		ctl_usage_error("ps", "unexpected argument '%s'", argv[optind]);
-	ctl_begin(c, CTL_SERVER_OPTIONAL);
-	r = persist_store_children(c->st, 0, &recs, &n);
+	ctl_open(c, PERSIST_SESSION_OFFLINE);
+	r = persist_store_children(ctl_store(c), 0, &recs, &n);
 	if (r < 0)
 		ctl_die(EXIT_RUNTIME, "cannot read the children from %s: %s", c->db,
-			persist_store_errmsg(c->st));
-	ctl_end(c);
+			persist_store_errmsg(ctl_store(c)));
+	ctl_close(c);
 	if (json)
 		print_json(recs, n);
 	else

@@ -57,6 +57,7 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 		{ 0, 0, 0, 0 },
 	};
 	struct counts k = { { 0 }, 0 };
+	const struct persist_thread_rec *th;
 	int o, json = 0, up, r;
 	int64_t started = 0, secs = 0;
 	char t[40];
@@ -66,13 +67,15 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 			json = 1;
 	if (optind < argc)
 		ctl_usage_error("status", "unexpected argument '%s'", argv[optind]);
-	up = ctl_begin(c, CTL_SERVER_OPTIONAL);
-	r = persist_store_children_each(c->st, 0, count, &k);
+	ctl_open(c, PERSIST_SESSION_OFFLINE);
+	up = persist_session_connected(c->s);
+	th = persist_session_thread_rec(c->s);
+	r = persist_store_children_each(ctl_store(c), 0, count, &k);
 	if (r < 0)
 		ctl_die(EXIT_RUNTIME, "cannot read the children from %s: %s", c->db,
-			persist_store_errmsg(c->st));
+			persist_store_errmsg(ctl_store(c)));
 	if (up) {
-		started = boot_ms(c->thread.starttime);
+		started = boot_ms(th->starttime);
 		secs = started ? (ctl_now_ms() - started) / 1000 : 0;
 	}
 	if (json) {
@@ -81,7 +84,7 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 		fputs(", \"socket\": ", stdout);
 		json_str(stdout, c->sock);
 		if (up)
-			printf(", \"running\": true, \"pid\": %d, \"started\": ", c->thread.pid);
+			printf(", \"running\": true, \"pid\": %d, \"started\": ", th->pid);
 		else
 			fputs(", \"running\": false, \"pid\": null, \"started\": ", stdout);
 		json_time(stdout, started);
@@ -97,7 +100,7 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 		printf("state dir: %s\n", c->dir);
 		printf("socket:    %s\n", c->sock);
 		if (up) {
-			printf("server:    running, pid %d\n", c->thread.pid);
+			printf("server:    running, pid %d\n", th->pid);
 			if (started)
 				printf("started:   %s (up %lldd %02lld:%02lld:%02lld)\n",
 				       ctl_iso8601(started, t, sizeof t), (long long)(secs / 86400),
@@ -114,6 +117,6 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 			printf(", %zu starting", k.n[PERSIST_CHILD_INTENT]);
 		printf(" (%zu in all)\n", k.total);
 	}
-	ctl_end(c);
+	ctl_close(c);
 	return EXIT_OK;
 }

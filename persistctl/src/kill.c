@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: MIT
-/* persistctl kill: signal a running child, through a pidfd checked to be
- * that child (pid and start time), while we hold the server so no one
- * reaps it and frees its pid meanwhile. */
+/* persistctl kill: signal a running child.  The session checks that the
+ * pid is still that child's while it holds the thread, so no one reaps it
+ * and frees its pid meanwhile. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <string.h>
-#include <unistd.h>
 #include "ctl.h"
 
 static const char help[] =
@@ -22,7 +21,7 @@ int cmd_kill(struct ctl *c, int argc, char **argv)
 	struct persist_child_rec r = { 0 };
 	struct ctl_ref ref;
 	char words[400], sname[32];
-	int sig = SIGTERM, fd, x;
+	int sig = SIGTERM, x;
 
 	while (ctl_getopt(argc, argv, "+:h", opts, "kill", help) != -1)
 		;
@@ -35,25 +34,22 @@ int cmd_kill(struct ctl *c, int argc, char **argv)
 	if (optind + 2 < argc)
 		ctl_usage_error("kill", "unexpected argument '%s'", argv[optind + 2]);
 
-	ctl_begin(c, CTL_SERVER_OPTIONAL);
+	ctl_open(c, PERSIST_SESSION_OFFLINE);
 	ctl_child_ref(c, &ref, &r);
 	if (r.state != PERSIST_CHILD_RUNNING)
 		ctl_die(EXIT_RUNTIME, "child %lld is not running (%s): nothing to signal",
 			(long long)r.id, ctl_status_words(&r, words, sizeof words));
-	if (!c->connected)
+	x = persist_session_kill(c->s, r.id, sig);
+	if (x == -ENOTCONN)
 		ctl_die(EXIT_RUNTIME, "child %lld runs, but its server does not answer at %s",
 			(long long)r.id, c->sock);
-	fd = ctl_child_pidfd(&r);
-	if (fd < 0)
-		ctl_die(EXIT_RUNTIME, "child %lld (pid %d) cannot be reached: %s (see 'persistctl ps')",
-			(long long)r.id, r.pid, strerror(-fd));
-	x = ctl_pidfd_signal(fd, sig);
-	close(fd);
+	if (x == -ESRCH)
+		ctl_die(EXIT_RUNTIME, "child %lld (pid %d) cannot be reached: it is no longer "
+			"running (see '%s ps')", (long long)r.id, r.pid, ctl_prog);
 	if (x < 0)
 		ctl_die(EXIT_RUNTIME, "cannot send %s to child %lld (pid %d): %s",
 			ctl_signame(sig, sname, sizeof sname), (long long)r.id, r.pid, strerror(-x));
-	crash_point("kill:after-signal");
 	persist_child_rec_clear(&r);
-	ctl_end(c);
+	ctl_close(c);
 	return EXIT_OK;
 }

@@ -1,16 +1,13 @@
 // SPDX-License-Identifier: MIT
-/* persistctl: messages, crash points, times, signals, pidfds. */
+/* persistctl: messages, times, signals, ids, durations, statuses. */
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 #include "ctl.h"
 
 const char *ctl_prog = "persistctl";
@@ -38,21 +35,6 @@ void ctl_note(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-/* The one place where tests make the controller die: PERSIST_CRASH_AT
- * names a point (e.g. run:after-spawn), and reaching it is a SIGKILL, as
- * abrupt as a crash gets (no atexit, no buffered output, no cleanup). */
-void crash_point(const char *point)
-{
-	const char *at = getenv("PERSIST_CRASH_AT");
-
-	if (at && strcmp(at, point) == 0) {
-		fflush(stdout);
-		raise(SIGKILL);
-		for (;;)
-			pause();
-	}
 }
 
 int64_t ctl_now_ms(void)
@@ -183,42 +165,4 @@ int ctl_status_exit(const struct persist_child_rec *r)
 	if (r->state == PERSIST_CHILD_KILLED)
 		return 128 + r->signal;
 	return EXIT_RUNTIME;
-}
-
-int ctl_pidfd_open(int pid)
-{
-	long fd = syscall(SYS_pidfd_open, pid, 0);
-
-	return fd < 0 ? -errno : (int)fd;
-}
-
-int ctl_pidfd_signal(int pidfd, int sig)
-{
-	return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
-}
-
-int ctl_pidfd_wait(int pidfd, long ms)
-{
-	struct timespec start, now;
-	int r;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		struct pollfd p = { pidfd, POLLIN, 0 };
-		long left = ms;
-		if (ms >= 0) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			left = ms - ((now.tv_sec - start.tv_sec) * 1000 +
-				     (now.tv_nsec - start.tv_nsec) / 1000000);
-			if (left < 0)
-				left = 0;
-		}
-		r = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
-		if (r > 0)
-			return 1;
-		if (r == 0 && ms >= 0 && left == 0)
-			return 0;
-		if (r < 0 && errno != EINTR)
-			return -errno;
-	}
 }

@@ -60,8 +60,7 @@ int cmd_logs(struct ctl *c, int argc, char **argv)
 	};
 	struct persist_child_rec r = { 0 };
 	struct ctl_ref ref;
-	const char *exts[2] = { "out", "err" };
-	char path[PATH_MAX + 32];
+	char paths[2][PATH_MAX + 32];
 	int o, want_out = 1, want_err = 1, missing = 0, x;
 
 	while ((o = ctl_getopt(argc, argv, "+:oeh", opts, "logs", help)) != -1) {
@@ -78,21 +77,23 @@ int cmd_logs(struct ctl *c, int argc, char **argv)
 		ctl_usage_error("logs", "unexpected argument '%s'", argv[optind + 1]);
 	ctl_child_arg("logs", argv[optind], &ref);
 
-	ctl_begin(c, CTL_SERVER_OPTIONAL);
+	ctl_open(c, PERSIST_SESSION_OFFLINE);
 	ctl_child_ref(c, &ref, &r);
-	ctl_release(c); /* reading files needs no control */
+	for (int i = 0; i < 2; i++)
+		if (persist_session_log_path(c->s, r.id, i + 1, paths[i], sizeof paths[i]) < 0)
+			ctl_die(EXIT_RUNTIME, "the log path of child %lld in %s is too long",
+				(long long)r.id, c->dir);
+	ctl_close(c); /* reading files needs no control */
 	for (int i = 0; i < 2; i++) {
 		if ((i == 0 && !want_out) || (i == 1 && !want_err))
 			continue;
-		ctl_log_path(c, r.id, exts[i], path, sizeof path);
-		x = cat(path);
+		x = cat(paths[i]);
 		if (x < 0)
-			ctl_die(EXIT_RUNTIME, "cannot read %s: %s", path, strerror(-x));
+			ctl_die(EXIT_RUNTIME, "cannot read %s: %s", paths[i], strerror(-x));
 		missing += x;
 	}
 	if (missing && r.pid <= 0)
 		ctl_note("child %lld never started: it has no output", (long long)r.id);
 	persist_child_rec_clear(&r);
-	ctl_end(c);
 	return EXIT_OK;
 }

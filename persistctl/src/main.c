@@ -33,7 +33,7 @@ static const char help[] =
 "  --state DIR   state directory: socket, store, logs.  Default:\n"
 "                $PERSIST_STATE_DIR, else $XDG_RUNTIME_DIR/persist, else\n"
 "                /tmp/persist-$UID.  Created with mode 0700; refused if it is\n"
-"                not yours or open to others.\n"
+"                a symbolic link, not yours, or open to others.\n"
 "  --help        this help ('persistctl COMMAND --help' for a command's)\n"
 "  --version     the version\n"
 "\n"
@@ -42,9 +42,10 @@ static const char help[] =
 "\n"
 "Environment: PERSIST_STATE_DIR (above); PERSIST_SERVER_EXE, the\n"
 "persist-server to start; PERSIST_CRASH_AT=POINT (tests) makes persistctl\n"
-"SIGKILL itself at POINT: run:before-intent, run:after-intent,\n"
-"run:after-spawn, wait:after-wnowait, wait:after-record, kill:after-signal,\n"
-"stop:after-term, stop:after-wnowait, stop:after-record.\n";
+"SIGKILL itself at POINT (libpersist's session does it): run:before-intent,\n"
+"run:after-intent, run:after-spawn, wait:after-wnowait, wait:after-record,\n"
+"kill:after-signal, stop:after-term, stop:after-wnowait, stop:after-record\n"
+"(and open:..., recover:..., see <persist/session.h>).\n";
 
 static const struct {
 	const char *name;
@@ -101,7 +102,6 @@ int main(int argc, char **argv)
 	const char *state = NULL;
 	int o;
 
-	c.lock_fd = -1;
 	while ((o = ctl_getopt(argc, argv, "+:s:", opts, NULL, help)) != -1) {
 		if (o == 's')
 			state = optarg;

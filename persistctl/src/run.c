@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+/* persistctl run: spawn a command as a child of the persistent server.
+ * The session commits the intent before the spawn and the pid after it, so
+ * a crash at any point is recovered by the next persistctl. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <persist/thread.h>
+#include "ctl.h"
+
+static const char help[] =
+"Usage: persistctl [--state DIR] run [--name NAME] -- CMD [ARG...]\n"
+"\n"
+"Run CMD (looked up in PATH if it has no '/') as a child of the persistent\n"
+"server, starting the server if needed, in its own session, in the current\n"
+"directory, with the current environment, stdin from /dev/null, stdout and\n"
+"stderr appended to DIR/logs/ID.out and DIR/logs/ID.err.  Print the child's\n"
+"id, which the other commands take.\n"
+"\n"
+"  -n, --name NAME   a name for the child, unique among running children;\n"
+"                    it must not start with a digit.  wait, kill and logs\n"
+"                    accept it in place of the id (the newest child so named).\n";
+
+int cmd_run(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, 0, 'n' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	const char *name = NULL;
+	char why[1024] = "", *cwd;
+	const char *const *cmd;
+	int64_t id;
+	int o, r;
+
+	while ((o = ctl_getopt(argc, argv, "+:n:h", opts, "run", help)) != -1)
+		if (o == 'n')
+			name = optarg;
+	if (optind >= argc)
+		ctl_usage_error("run", "no command given: persistctl run [--name NAME] -- CMD [ARG...]");
+	if (name && (!*name || (*name >= '0' && *name <= '9')))
+		ctl_usage_error("run", "name '%s' must be non-empty and not start with a digit", name);
+	if (!*argv[optind])
+		ctl_usage_error("run", "the command is an empty string");
+	cmd = (const char *const *)argv + optind;
+	cwd = getcwd(NULL, 0);
+	if (!cwd)
+		ctl_die(EXIT_RUNTIME, "cannot read the current directory: %s (cd somewhere that "
+			"exists)", strerror(errno));
+
+	ctl_open(c, PERSIST_SESSION_START);
+	struct persist_spawn sp = {
+		.argv = cmd,
+		.envp = NULL,        /* ours */
+		.cwd = cwd,
+		.stdin_path = NULL,  /* /dev/null */
+		.stdout_path = NULL, /* DIR/logs/ID.out */
+		.stderr_path = NULL, /* DIR/logs/ID.err */
+		.new_session = 1,
+	};
+	r = persist_session_run(c->s, name, &sp, &id, why, sizeof why);
+	if (r < 0)
+		ctl_die(EXIT_RUNTIME, "%s", *why ? why : strerror(-r));
+	printf("%lld\n", (long long)id);
+	ctl_close(c);
+	free(cwd);
+	return EXIT_OK;
+}
