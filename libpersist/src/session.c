@@ -141,6 +141,41 @@ static int reap(void *arg, int pid)
 	return r < 0 ? r : e.exited ? 0 : -EAGAIN;
 }
 
+/* Append what one recovery found to the session's report: an open may
+ * recover the dead server of the directory and then the new one, and
+ * both are worth telling. */
+static int report_add(struct persist_recover_report *to, struct persist_recover_report *r)
+{
+	struct persist_recover_entry *e;
+
+	if (!to->n && !to->entries) {
+		*to = *r;
+		memset(r, 0, sizeof *r);
+		return 0;
+	}
+	e = realloc(to->entries, (to->n + r->n + 1) * sizeof *e);
+	if (!e)
+		return -ENOMEM;
+	memcpy(e + to->n, r->entries, r->n * sizeof *e);
+	to->entries = e;
+	to->n += r->n;
+	to->thread_alive = r->thread_alive;
+	to->kernel_children = r->kernel_children;
+	to->records += r->records;
+	to->running += r->running;
+	to->ended += r->ended;
+	to->lost += r->lost;
+	to->matched += r->matched;
+	to->adopted += r->adopted;
+	to->reaped += r->reaped;
+	to->errors += r->errors;
+	to->in_progress += r->in_progress;
+	to->half_spawned += r->half_spawned;
+	free(r->entries); /* the entries' strings moved with them */
+	memset(r, 0, sizeof *r);
+	return 0;
+}
+
 /* Recovery of the recorded thread th, through the connection if it is the
  * one connected. */
 static int recover(struct persist_session *s, const struct persist_thread_rec *th,
@@ -148,13 +183,17 @@ static int recover(struct persist_session *s, const struct persist_thread_rec *t
 {
 	struct persist_recover_ops ops = { .collect = collect, .reap = reap, .arg = s,
 					   .sysif = s->local_pidns ? NULL : s->t.task.sysif };
+	struct persist_recover_report rep;
 	int r;
 
-	persist_recover_report_free(&s->rep);
-	r = persist_recover(s->st, th, connected ? &ops : NULL, &s->rep);
-	if (r < 0)
+	r = persist_recover(s->st, th, connected ? &ops : NULL, &rep);
+	if (r < 0) {
 		persist__say(why, whylen, "recovery of the children of server pid %d failed: %s "
 			     "(%s)", th->pid, strerror(-r), persist_store_errmsg(s->st));
+		return r;
+	}
+	r = report_add(&s->rep, &rep);
+	persist_recover_report_free(&rep);
 	return r;
 }
 
@@ -278,6 +317,8 @@ int persist__acquire(struct persist_session *s, unsigned flags, int64_t settle_f
 	int r, pid;
 
 	s->notice[0] = 0;
+	persist_recover_report_free(&s->rep);
+	memset(&s->rep, 0, sizeof s->rep);
 	r = take_lock(s, why, whylen);
 	if (r < 0)
 		return r;
@@ -389,6 +430,8 @@ PERSIST_EXPORT int persist_session_open(const char *dir, unsigned flags,
 	r = persist__acquire(s, flags, 0, why, whylen);
 	if (r < 0)
 		goto fail;
+	if (why && whylen)
+		*why = 0; /* what a retry said on the way is no failure */
 	*out = s;
 	return 0;
 fail:

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <handle/child.h>
 #include <handle/process.h>
 #include "session_internal.h"
@@ -225,46 +226,65 @@ static void fill_exit(const struct persist_child_rec *r, struct persist_exit *st
 	}
 }
 
-/* Sleep until running child r ends or ms pass (< 0: no limit), without
- * holding the thread.  Returns: 0 (look again); -errno. */
-static int sleep_on(struct persist_session *s, const struct persist_child_rec *r, int64_t ms)
+/* Sleep until running child r ends, or ms pass (< 0: no limit), or a slice
+ * of *slice ms passes where the end cannot be watched, without holding the
+ * thread: the lock and the connection are let go meanwhile, so other
+ * controllers work, and taken back (with recovery) before it returns.
+ * Watching needs a pidfd in this process, which libhandle makes only for a
+ * thread proven to share our pid namespace; elsewhere (another pid
+ * namespace, no pidfds) the caller looks again after each slice, which
+ * grows from 50 ms to 1 s.  Returns: 0 (look again); an error of taking the
+ * thread back. */
+static int sleep_on(struct persist_session *s, const struct persist_child_rec *r, int64_t ms,
+		    int64_t *slice)
 {
 	struct handle_child hc;
-	int64_t deadline = ms < 0 ? -1 : persist__mono_ms() + ms;
-	int x;
+	int64_t deadline = ms < 0 ? -1 : persist__mono_ms() + ms, id = r->id;
+	int ended = 0, x;
 
 	x = handle_child_init(&hc, &s->t.task, r->pid);
-	if (x == 0 && hc.pidfd >= 0) {
-		/* Local: the lock and the connection are let go meanwhile, and
-		 * taken back settling this child first (its crash points are
-		 * wait's). */
-		struct pollfd p = { hc.pidfd, POLLIN, 0 };
-		int64_t id = r->id;
-		persist__release(s);
-		do
-			x = poll(&p, 1, ms < 0 || ms > 3600000 ? -1 : (int)ms);
-		while (x < 0 && errno == EINTR);
+	if (x < 0)
+		hc.pidfd = -1;
+	persist__release(s);
+	if (hc.pidfd >= 0) {
+		for (;;) {
+			struct pollfd p = { hc.pidfd, POLLIN, 0 };
+			int64_t left = deadline < 0 ? 3600000 : deadline - persist__mono_ms();
+			if (left <= 0)
+				break;
+			/* poll takes an int: long waits go in slices of an hour. */
+			x = poll(&p, 1, left > 3600000 ? 3600000 : (int)left);
+			if (x > 0) {
+				ended = 1;
+				break;
+			}
+			if (x < 0 && errno != EINTR)
+				break;
+		}
 		handle_child_close(&hc);
-		return persist__acquire(s, 0, x > 0 ? id : 0, NULL, 0);
+	} else {
+		int64_t left = deadline < 0 ? *slice : deadline - persist__mono_ms();
+		struct timespec ts;
+		if (left > *slice)
+			left = *slice;
+		if (left > 0) {
+			ts.tv_sec = (time_t)(left / 1000);
+			ts.tv_nsec = (long)(left % 1000) * 1000000;
+			nanosleep(&ts, NULL);
+		}
+		*slice = *slice * 2 > 1000 ? 1000 : *slice * 2;
+		ended = 1; /* perhaps: wait's crash points apply if it did */
 	}
-	/* Another pid namespace (or no pidfds): look in slices of at most
-	 * 50 ms, each a WNOHANG waitid that holds the server for no longer
-	 * than one syscall. */
-	for (;;) {
-		struct persist_exit e;
-		int64_t left = deadline < 0 ? 50 : deadline - persist__mono_ms();
-		x = persist_child_wait(&s->t, r->pid, 1, 0, &e);
-		if (x < 0 || e.exited || left <= 0)
-			return x;
-		poll(NULL, 0, left < 50 ? (int)left : 50);
-	}
+	/* OFFLINE: a server that died meanwhile leaves the store to answer
+	 * (its children lost), not an error. */
+	return persist__acquire(s, PERSIST_SESSION_OFFLINE, ended ? id : 0, NULL, 0);
 }
 
 PERSIST_EXPORT int persist_session_wait(struct persist_session *s, int64_t id, int timeout_ms,
 					struct persist_exit *st)
 {
 	struct persist_child_rec r = { 0 };
-	int64_t deadline = timeout_ms < 0 ? -1 : persist__mono_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? -1 : persist__mono_ms() + timeout_ms, slice = 50;
 	int x;
 
 	memset(st, 0, sizeof *st);
@@ -293,7 +313,7 @@ PERSIST_EXPORT int persist_session_wait(struct persist_session *s, int64_t id, i
 			x = -ETIMEDOUT;
 			goto out;
 		}
-		x = sleep_on(s, &r, left);
+		x = sleep_on(s, &r, left, &slice);
 		if (x < 0)
 			goto out;
 	}

@@ -57,9 +57,29 @@ static int check_private(int fd, const char *path, const char *what, char *why, 
 	return 0;
 }
 
+/* The absolute name of the directory open at fd, symlinks of its parents
+ * resolved, into buf.  Returns: 0; -errno. */
+static int resolved(int fd, char *buf, size_t len)
+{
+	char self[32];
+	ssize_t n;
+
+	snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+	n = readlink(self, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= len - 1)
+		return -ENAMETOOLONG;
+	buf[n] = 0;
+	return 0;
+}
+
 /* mkdir path 0700 if missing, then open it without following a symlink
- * and check it.  Returns: an O_PATH fd; -errno with why set. */
-static int make_private(const char *path, const char *what, char *why, size_t whylen)
+ * at its last component and check it; real gets its resolved name, which
+ * is also the one a message names (never a path through a link).
+ * Returns: an O_PATH fd; -errno with why set. */
+static int make_private(const char *path, const char *what, char *real, size_t reallen,
+			char *why, size_t whylen)
 {
 	struct stat ls;
 	int fd, r;
@@ -98,7 +118,11 @@ static int make_private(const char *path, const char *what, char *why, size_t wh
 			persist__say(why, whylen, "cannot use %s %s: %s", what, path, strerror(-r));
 		return r;
 	}
-	r = check_private(fd, path, what, why, whylen);
+	r = resolved(fd, real, reallen);
+	if (r < 0)
+		persist__say(why, whylen, "cannot resolve %s %s: %s", what, path, strerror(-r));
+	if (r == 0)
+		r = check_private(fd, real, what, why, whylen);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -109,6 +133,7 @@ static int make_private(const char *path, const char *what, char *why, size_t wh
 int persist__statedir(struct persist_session *s, const char *dir, char *why, size_t whylen)
 {
 	char want[PATH_MAX];
+	size_t len;
 	int fd, n, r;
 
 	if (dir && !*dir) {
@@ -123,21 +148,14 @@ int persist__statedir(struct persist_session *s, const char *dir, char *why, siz
 		persist__say(why, whylen, "state directory name too long: choose a shorter one");
 		return r;
 	}
-	fd = make_private(want, "state directory", why, whylen);
+	/* "link/" names what the link points to: without the slashes the
+	 * link itself is what is looked at, and refused. */
+	for (len = strlen(want); len > 1 && want[len - 1] == '/';)
+		want[--len] = 0;
+	fd = make_private(want, "state directory", s->dir, sizeof s->dir, why, whylen);
 	if (fd < 0)
 		return fd;
-	/* The name by which the socket and the store are reached from now on:
-	 * absolute, with the symlinks of the parents resolved. */
-	n = snprintf(want, sizeof want, "/proc/self/fd/%d", fd);
-	n = (int)readlink(want, s->dir, sizeof s->dir - 1);
-	r = n < 0 ? -errno : 0;
 	close(fd);
-	if (r < 0 || n >= (int)sizeof s->dir - 1) {
-		persist__say(why, whylen, "cannot resolve the state directory: %s",
-			     strerror(r < 0 ? -r : ENAMETOOLONG));
-		return r < 0 ? r : -ENAMETOOLONG;
-	}
-	s->dir[n] = 0;
 	n = snprintf(s->sock, sizeof s->sock, "%s/sock", s->dir);
 	if (n < 0 || (size_t)n >= sizeof s->sock) {
 		persist__say(why, whylen, "state directory %s is too long for a unix socket path "
@@ -150,11 +168,11 @@ int persist__statedir(struct persist_session *s, const char *dir, char *why, siz
 
 int persist__logs_dir(struct persist_session *s, char *why, size_t whylen)
 {
-	char path[PATH_MAX + 8];
+	char path[PATH_MAX + 8], real[PATH_MAX];
 	int fd;
 
 	snprintf(path, sizeof path, "%s/logs", s->dir);
-	fd = make_private(path, "log directory", why, whylen);
+	fd = make_private(path, "log directory", real, sizeof real, why, whylen);
 	if (fd < 0)
 		return fd;
 	close(fd);

@@ -10,48 +10,9 @@
 #include <string.h>
 #include "ctl.h"
 
-/* WORKAROUND (libpersist 0.1.0; drop when the session does it): the state
- * directory as handed to the session, with its trailing slashes dropped and
- * the symlinks of its parent resolved, so that
- *  - a symlink named with a trailing slash ("link/") is refused like
- *    "link": the session's lstat and O_NOFOLLOW follow it otherwise, and
- *    use the link's target;
- *  - the session's messages name a path without symlinks: its advice
- *    "chmod 700 PATH" names the path as given, which may go through one.
- * The last component is never resolved here: the session checks it.  On
- * any trouble, dir is used as given. */
-static const char *session_dir(const char *dir, char *buf, size_t len)
-{
-	char tmp[PATH_MAX], real[PATH_MAX], *slash;
-	const char *last;
-	size_t n;
-
-	if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp)
-		return dir;
-	n = strlen(tmp);
-	while (n > 1 && tmp[n - 1] == '/')
-		tmp[--n] = 0;
-	slash = strrchr(tmp, '/');
-	last = slash ? slash + 1 : tmp;
-	if (strcmp(last, ".") == 0 || strcmp(last, "..") == 0) {
-		/* Not a symlink by definition: the whole path resolves. */
-		if (!realpath(tmp, real) || snprintf(buf, len, "%s", real) >= (int)len)
-			return dir;
-		return buf;
-	}
-	if (slash == tmp)
-		return snprintf(buf, len, "%s", tmp) >= (int)len ? dir : buf;
-	if (slash)
-		*slash = 0;
-	if (!realpath(slash ? tmp : ".", real) ||
-	    snprintf(buf, len, "%s/%s", strcmp(real, "/") ? real : "", last) >= (int)len)
-		return dir;
-	return buf;
-}
-
 void ctl_open(struct ctl *c, unsigned flags)
 {
-	char why[PATH_MAX + 256] = "", want[PATH_MAX], buf[PATH_MAX];
+	char why[PATH_MAX + 256] = "", want[PATH_MAX];
 	const char *dir;
 	int r;
 
@@ -63,8 +24,6 @@ void ctl_open(struct ctl *c, unsigned flags)
 		dir = want;
 	else
 		dir = NULL; /* too long: the session says so */
-	if (dir)
-		dir = session_dir(dir, buf, sizeof buf);
 	r = persist_session_open(dir, flags, &c->s, why, sizeof why);
 	if (r < 0) {
 		if (!*why)

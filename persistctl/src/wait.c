@@ -22,8 +22,8 @@ static const char help[] =
 "  -t, --timeout SECONDS   give up after SECONDS: exit 124, the child runs on\n";
 
 /* The longest sleep asked of persist_session_wait at once: it takes an int
- * of ms, and (libpersist 0.1.0) waits without limit when asked for more
- * than an hour.  A longer --timeout is waited for in slices. */
+ * of ms, so a --timeout of more than 24 days would not fit; an hour at a
+ * time is plenty. */
 #define WAIT_SLICE_MS 3600000L
 
 static int64_t mono_ms(void)
