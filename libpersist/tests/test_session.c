@@ -686,6 +686,13 @@ static void state_dir_refused(void **state)
 	assert_int_equal(symlink(target, link), 0);
 	refused(link, -ELOOP, "symbolic link");
 	assert_int_equal(entries(target), 0);
+	/* ... also named with a trailing slash, which would follow it. */
+	{
+		char slashed[160];
+		snprintf(slashed, sizeof slashed, "%s//", link);
+		refused(slashed, -ELOOP, "symbolic link");
+		assert_int_equal(entries(target), 0);
+	}
 	/* ... even a dangling one, whose target it must not create. */
 	assert_int_equal(rmdir(target), 0);
 	refused(link, -ELOOP, NULL);
