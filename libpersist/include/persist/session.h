@@ -144,12 +144,17 @@ PERSIST_EXPORT int persist_session_run(struct persist_session *s, const char *na
  * just looks, < 0 waits without limit.  The status is committed before the
  * child is reaped.  While it sleeps, the thread is not held: the lock and
  * the connection are let go, so other controllers work meanwhile, and
- * taken back (with recovery) before it returns; the thread's handles stay
- * valid.
+ * taken back (with recovery) before it returns.  It sleeps on a pidfd when
+ * the thread is proven to share our pid namespace; elsewhere (or without
+ * pidfds) it looks again after slices of 50 ms growing to 1 s.  Handles
+ * got from the session before (persist_session_thread, fd_get) are stale
+ * after a wait that slept: get them again.
  * Returns: 0; -ETIMEDOUT (still running); -ENOENT (no such child);
- * -ENODATA (lost: its status cannot be known; the record says why);
- * -ENOTCONN (offline and the child is not final); -EAGAIN (an intent whose
- * spawn is still in flight in another controller); errors of open. */
+ * -ENODATA (lost: its status cannot be known, e.g. the server died while
+ * we slept; the record says why); -ENOTCONN (no server answers and the
+ * child is not final); -EAGAIN (an intent whose spawn is still in flight
+ * in another controller); errors of taking the lock back (-ETIMEDOUT
+ * included). */
 PERSIST_EXPORT int persist_session_wait(struct persist_session *s, int64_t id, int timeout_ms,
 					struct persist_exit *st);
 
