@@ -97,6 +97,9 @@ int cmd_kill(struct ctl *c, int argc, char **argv);
 int cmd_logs(struct ctl *c, int argc, char **argv);
 int cmd_status(struct ctl *c, int argc, char **argv);
 int cmd_stop(struct ctl *c, int argc, char **argv);
+int cmd_listen(struct ctl *c, int argc, char **argv);
+int cmd_fds(struct ctl *c, int argc, char **argv);
+int cmd_close(struct ctl *c, int argc, char **argv);
 
 /* Command-line helpers (main.c): a usage error (exit 2) pointing at the
  * command's --help; whether argv[i] asks for help. */

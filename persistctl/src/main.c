@@ -54,6 +54,7 @@ static const struct {
 	{ "start", cmd_start }, { "run", cmd_run },   { "ps", cmd_ps },
 	{ "wait", cmd_wait },   { "kill", cmd_kill }, { "logs", cmd_logs },
 	{ "status", cmd_status }, { "stop", cmd_stop },
+	{ "listen", cmd_listen }, { "fds", cmd_fds }, { "close", cmd_close },
 };
 
 void ctl_usage_error(const char *cmd, const char *fmt, ...)

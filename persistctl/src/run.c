@@ -11,7 +11,7 @@
 #include "ctl.h"
 
 static const char help[] =
-"Usage: persistctl [--state DIR] run [--name NAME] -- CMD [ARG...]\n"
+"Usage: persistctl [--state DIR] run [--name NAME] [--fd NAME]... -- CMD [ARG...]\n"
 "\n"
 "Run CMD (looked up in PATH if it has no '/') as a child of the persistent\n"
 "server, starting the server if needed, in its own session, in the current\n"
@@ -19,6 +19,9 @@ static const char help[] =
 "stderr appended to DIR/logs/ID.out and DIR/logs/ID.err.  Print the child's\n"
 "id, which the other commands take.\n"
 "\n"
+"  -f, --fd NAME     pass the fd kept as NAME (see 'persistctl listen'); the\n"
+"                    first is fd 3, the next 4, ..., with LISTEN_FDS,\n"
+"                    LISTEN_FDNAMES and LISTEN_PID set as systemd does\n"
 "  -n, --name NAME   a name for the child, unique among running children;\n"
 "                    it must not start with a digit.  wait, kill and logs\n"
 "                    accept it in place of the id (the newest child so named).\n";
@@ -27,18 +30,25 @@ int cmd_run(struct ctl *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "name", required_argument, 0, 'n' },
+		{ "fd", required_argument, 0, 'f' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
-	const char *name = NULL;
+	const char *name = NULL, *fds[PERSIST_SPAWN_MAX_FDS + 1] = { NULL };
+	size_t nfds = 0;
 	char why[1024] = "", *cwd;
 	const char *const *cmd;
 	int64_t id;
 	int o, r;
 
-	while ((o = ctl_getopt(argc, argv, "+:n:h", opts, "run", help)) != -1)
+	while ((o = ctl_getopt(argc, argv, "+:n:f:h", opts, "run", help)) != -1) {
 		if (o == 'n')
 			name = optarg;
+		if (o == 'f' && nfds == PERSIST_SPAWN_MAX_FDS)
+			ctl_usage_error("run", "at most %d --fd", PERSIST_SPAWN_MAX_FDS);
+		if (o == 'f')
+			fds[nfds++] = optarg;
+	}
 	if (optind >= argc)
 		ctl_usage_error("run", "no command given: persistctl run [--name NAME] -- CMD [ARG...]");
 	if (name && (!*name || (*name >= '0' && *name <= '9')))
@@ -60,6 +70,8 @@ int cmd_run(struct ctl *c, int argc, char **argv)
 		.stdout_path = NULL, /* DIR/logs/ID.out */
 		.stderr_path = NULL, /* DIR/logs/ID.err */
 		.new_session = 1,
+		.fd_names = fds,     /* looked up, and verified, by the session */
+		.nfds = nfds,
 	};
 	r = persist_session_run(c->s, name, &sp, &id, why, sizeof why);
 	if (r < 0)

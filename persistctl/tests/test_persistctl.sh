@@ -362,5 +362,72 @@ else
 fi
 r --state "$S3" stop; check "stop after the concurrent runs" [ $rc = 0 ]
 
+echo "== kept fds: a socket kept in the server, a zero-downtime restart"
+S4=$T/fds
+mkdir -m 700 "$S4"
+# A service written for systemd socket activation: it checks what it was
+# given, then answers every connection on fd 3 with its pid.
+cat >"$T/svc.py" <<'PY'
+import os, socket, sys
+if os.environ.get("LISTEN_FDS") != "1" or os.environ.get("LISTEN_PID") != str(os.getpid()) \
+        or os.environ.get("LISTEN_FDNAMES") != "web":
+    sys.exit(3)
+s = socket.socket(fileno=3)
+while True:
+    c, _ = s.accept()
+    c.sendall(b"%d\n" % os.getpid())
+    c.close()
+PY
+# dial PORT: connect, print the answer (or "refused").
+dial() { timeout "$TO" python3 -c '
+import socket, sys
+try:
+    c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+except ConnectionRefusedError:
+    print("refused"); sys.exit(0)
+if len(sys.argv) > 2: open(sys.argv[2], "w").write("connected\n")
+print(c.makefile().readline().strip())' "$@"; }
+r --state "$S4" listen web tcp:127.0.0.1:0
+check "listen: prints the address with the real port" \
+	sh -c "echo '$out' | grep -Eq '^tcp:127\.0\.0\.1:[1-9][0-9]*$'"
+port=${out##*:}
+r --state "$S4" listen web tcp:127.0.0.1:0
+check "listen: a name kept already is refused" [ $rc = 1 ]
+r --state "$S4" listen other nowhere
+check "listen: a bad address says what an address is" \
+	sh -c "[ $rc = 1 ] && grep -q 'tcp:HOST:PORT' '$T/err'"
+r --state "$S4" fds --json
+check "fds --json: name, fd, address, verified" [ "$(echo "$out" | python3 -c '
+import json, sys; d = json.load(sys.stdin)
+print(len(d), d[0]["name"], d[0]["address"] == "tcp:127.0.0.1:'$port'", d[0]["verified"], type(d[0]["fd"]) is int)')" = "1 web True True True" ]
+r --state "$S4" run --name svc --fd web -- python3 "$T/svc.py"; id1=$out
+pid1=$(PERSIST_STATE_DIR=$S4 field $id1 pid)
+check "run --fd: the service answers on the kept socket" [ "$(dial $port)" = "$pid1" ]
+r --state "$S4" kill $id1 KILL; r --state "$S4" wait $id1
+check "the service is gone" [ "$rc" = 137 ]
+# A client connects while no service runs: it waits in the backlog.
+dial $port "$T/dialed" >"$T/queued" &
+qpid=$!
+n=0; while [ ! -s "$T/dialed" ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done
+check "with no service, a client is queued, not refused" [ -s "$T/dialed" ]
+r --state "$S4" run --name svc --fd web -- python3 "$T/svc.py"; id2=$out
+wait $qpid
+pid2=$(PERSIST_STATE_DIR=$S4 field $id2 pid)
+check "the restarted service answers the queued client" [ "$(cat "$T/queued")" = "$pid2" ]
+# Its controller dies right after the spawn: the socket is unaffected.
+PERSIST_CRASH_AT=run:after-spawn pc --state "$S4" run --fd web -- sleep 60 >/dev/null 2>&1
+check "a controller killed after spawning: the service still answers" [ "$(dial $port)" = "$pid2" ]
+r --state "$S4" close web
+check "close: exit 0" [ $rc = 0 ]
+# The children that had it (the service, the sleeper) end too: then
+# nothing holds the socket.
+idz=$(PERSIST_STATE_DIR=$S4 psj '[o["id"] for o in d if o["argv"][0] == "sleep"][0]')
+for i in $id2 $idz; do r --state "$S4" kill $i KILL; r --state "$S4" wait $i; done
+check "closed, and no child holds it: the port refuses" [ "$(dial $port)" = refused ]
+r --state "$S4" run --fd web -- true
+check "run --fd of a name no longer kept: an error that names it" \
+	sh -c "[ $rc = 1 ] && grep -q \"'web'\" '$T/err'"
+r --state "$S4" stop --grace 0
+
 echo "== $passed passed, $failed failed"
 [ $failed = 0 ]
