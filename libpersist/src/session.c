@@ -353,6 +353,12 @@ int persist__acquire(struct persist_session *s, unsigned flags, int64_t settle_f
 	if (r < 0)
 		return r;
 	persist__crash_point("open:after-record-thread");
+	r = persist__fds_trim(s);
+	if (r < 0 && r != -ENOSYS && r != -EINVAL) {
+		persist__say(why, whylen, "cannot bring the fd table of the server at %s back to "
+			     "what it owns: %s", s->sock, strerror(-r));
+		return r;
+	}
 	if (settle_first > 0) {
 		struct persist_child_rec c = { 0 };
 		if (persist_store_child_get(s->st, settle_first, &c) == 0)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <asm/unistd.h>
+#include <near/proto.h>
 #include <handle/fd.h>
 #include <handle/ptr.h>
 #include <transport/mem.h>
@@ -241,5 +242,55 @@ PERSIST_EXPORT int persist_session_fd_list(struct persist_session *s,
 		int v = s->connected ? verify(s, &(*out)[i]) : 0;
 		(*out)[i].verified = v > 0;
 	}
+	return r;
+}
+
+/* Bring the thread's fd table back to exactly what it owns (docs/design.md,
+ * decision 15): its stdio, the server's own sockets, and the kept fds that
+ * are still the files they were kept for.  Anything else was left by a
+ * controller that died mid-way (or by a program that made fds in the
+ * thread without keeping them) and is closed.  A thread that shares our
+ * address space may share our fd table too: it is left alone.
+ * Returns: the number of fds closed; -errno. */
+int persist__fds_trim(struct persist_session *s)
+{
+	struct near_sysif *sys = s->t.task.sysif;
+	struct persist_fd_rec *recs;
+	struct near_request q;
+	struct handle_ptr scratch;
+	uint64_t at;
+	int64_t own;
+	size_t n;
+	int r;
+
+	if (handle_task_is_local(&s->t.task) != 0)
+		return 0;
+	own = sys->ops->syscall(sys, near_request_set(&q, NEAR_OP_OWN_FDS, 0, 0, 0, 0, 0, 0));
+	if (own < 0)
+		return (int)own; /* an older server: better keep too much */
+	s->nown = 0;
+	for (int fd = 0; fd <= 2; fd++)
+		if (handle_fd_adopt(&s->own[s->nown], &s->t.task, fd) == 0)
+			s->nown++;
+	for (int i = 0; i < 3; i++) {
+		int fd = NEAR_OWN_FD(own, i);
+		if (fd > 2 && handle_fd_adopt(&s->own[s->nown], &s->t.task, fd) == 0)
+			s->nown++;
+	}
+	r = persist_store_fd_list(s->st, s->rec.id, &recs, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		const struct handle_fd *h;
+		persist_session_fd_get(s, recs[i].name, &h); /* stale ones are not ours */
+	}
+	persist_fd_recs_free(recs, n);
+	r = transport_alloc(s->t.conn, 4096, &at);
+	if (r < 0)
+		return r;
+	r = handle_ptr_init(&scratch, &s->t.task, at, 4096);
+	if (r == 0)
+		r = handle_fd_table_gc(&s->t.task, &scratch);
+	transport_free(s->t.conn, at);
 	return r;
 }

@@ -24,6 +24,9 @@ struct persist_session {
 	int io_ready;
 	int local_pidns;            /* 1: the thread is proven to share our pid
 				       namespace (our /proc is its /proc) */
+	struct handle_fd own[6];    /* the thread's stdio and the server's own
+				       sockets, for the fd-table trim */
+	int nown;
 };
 
 /* session.c: take the lock, connect (starting the server if flags say
@@ -58,6 +61,9 @@ int persist__settle(struct persist_session *s, struct persist_child_rec *r, cons
 /* session_fd.c: free the named fds' handles (after the thread's task is
  * closed, which invalidated them). */
 void persist__kept_free(struct persist_session *s);
+/* Close every fd of the thread it does not own: see session_fd.c.
+ * Returns: how many were closed; -errno. */
+int persist__fds_trim(struct persist_session *s);
 
 /* statedir.c: resolve, create (0700) and check the state directory, and
  * fill s->dir, s->sock, s->db.  Returns: 0; -errno with why set. */

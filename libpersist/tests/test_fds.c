@@ -7,6 +7,7 @@
  * after the controller is gone and a new session takes over.  A record
  * whose number no longer names its file is stale, never a handle. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -242,6 +243,65 @@ static void stale_record(void **state)
 	persist_session_close(s);
 }
 
+/* How many fds pid holds. */
+static int fd_count(int pid)
+{
+	char path[64];
+	struct dirent *d;
+	DIR *dd;
+	int n = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/fd", pid);
+	dd = opendir(path);
+	assert_non_null(dd);
+	while ((d = readdir(dd)))
+		n += d->d_name[0] != '.';
+	closedir(dd);
+	return n;
+}
+
+/* A session that connects brings the thread's fd table back to what it
+ * owns: fds a dead controller left (opened in the thread, never kept) are
+ * closed; stdio, the server's sockets and the kept fds stay. */
+static void table_trimmed(void **state)
+{
+	struct persist_session *s;
+	struct persist_thread *t;
+	struct persist_fd_rec *recs;
+	const struct handle_fd *h;
+	static struct handle_fd left[3];
+	struct handle_ptr p;
+	char why[512];
+	uint64_t at;
+	size_t n;
+	int pid, base;
+
+	(void)state;
+	assert_int_equal(persist_session_open(dir, PERSIST_SESSION_START, &s, why, sizeof why), 0);
+	assert_int_equal(persist_session_listen(s, "web", "tcp:127.0.0.1:0", why, sizeof why), 0);
+	t = persist_session_thread(s);
+	pid = t->pid;
+	base = fd_count(pid);
+	assert_int_equal(transport_alloc(t->conn, 16, &at), 0);
+	assert_int_equal(handle_ptr_init(&p, &t->task, at, 16), 0);
+	assert_int_equal(handle_ptr_write(&p, &t->task, 0, "/dev/null", 10), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(handle_openat(&left[i], &t->task, NULL, &p, O_RDONLY, 0), 0);
+	transport_free(t->conn, at);
+	assert_int_equal(fd_count(pid), base + 3);
+	persist_session_close(s); /* as a crash would: nothing closed them */
+
+	assert_int_equal(persist_session_open(dir, 0, &s, why, sizeof why), 0);
+	assert_int_equal(fd_count(pid), base);
+	assert_int_equal(persist_session_fd_get(s, "web", &h), 0);
+	assert_int_equal(persist_session_fd_list(s, &recs, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(recs[0].verified);
+	persist_fd_recs_free(recs, n);
+	assert_int_equal(persist_session_stop(s, 1000, why, sizeof why), 0);
+	persist_session_close(s);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -263,6 +323,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(zero_downtime, setup, teardown),
 		cmocka_unit_test_setup_teardown(stale_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(table_trimmed, setup, teardown),
 	};
 
 	if (argc == 2 && strcmp(argv[1], "serve") == 0)

@@ -336,6 +336,12 @@ static int send_fd(struct pserver *s, int64_t fd)
 	return pserver__send_all(s, (char *)&ok + n, sizeof ok - (unsigned long)n, &sent);
 }
 
+/* One fd of a NEAR_OP_OWN_FDS answer. */
+static int64_t own_fd(int fd, unsigned i)
+{
+	return fd < 0 || fd >= 0x1fffff ? 0 : (int64_t)(fd + 1) << (21 * i);
+}
+
 static int run_one(struct pserver *s, const struct near_request *q, unsigned *off)
 {
 	int r;
@@ -358,6 +364,9 @@ static int run_one(struct pserver *s, const struct near_request *q, unsigned *of
 		return send_fd(s, q->args[0]);
 	case NEAR_OP_SPAWN:
 		return spawn(s, off);
+	case NEAR_OP_OWN_FDS:
+		return push(s, own_fd(s->listen_fd, 0) | own_fd(s->conn_fd, 1) |
+			       own_fd(s->pending_fd, 2));
 #endif
 	}
 	/* Not a syscall: a negative number, or one wider than 32 bits, whose

@@ -52,6 +52,12 @@
  *                      left in the server's fd table.  Requests pipelined
  *                      after an execve are not the program's: send nothing
  *                      after it until its answer.
+ *   NEAR_OP_OWN_FDS    no arguments.  Response: the fds the server itself
+ *                      uses, each plus one (0: none) in 21 bits: the
+ *                      listening socket, this connection, a waiting
+ *                      controller's (NEAR_OWN_FD(ret, i), i = 0, 1, 2).  A
+ *                      controller that brings the server's fd table back to
+ *                      what it owns must not close these.
  *
  * len must be at most NEAR_PROTO_MEM_MAX; a larger one is answered with
  * -EMSGSIZE and the connection is closed, since the stream cannot be
@@ -79,7 +85,12 @@ enum near_op {
 	NEAR_OP_FORK = -4,
 	NEAR_OP_SEND_FD = -5,
 	NEAR_OP_SPAWN = -6,
+	NEAR_OP_OWN_FDS = -7,
 };
+
+/* The i-th fd of a NEAR_OP_OWN_FDS answer (0 listening, 1 this connection,
+ * 2 a waiting controller's).  Returns: the fd, or -1 for none. */
+#define NEAR_OWN_FD(ret, i) ((int)(((uint64_t)(ret) >> (21 * (i))) & 0x1fffff) - 1)
 
 struct near_request {
 	int64_t nr;
