@@ -220,7 +220,12 @@ static void waitid_answer_out_of_reach(void **state)
 	c.pidfd = -1;
 	assert_int_equal(handle_child_signal(&c, 0), -ENOTCONN);
 	handle_child_close(&c);
-	/* No infop: a blocking wait that returned reaped the child. */
+	/* No infop: a blocking wait that returned reaped the child.  The
+	 * kernel takes a NULL infop; valgrind 3.19 calls it unaddressable. */
+	if (getenv("PERSIST_VALGRIND")) {
+		fl.lose_answer = 0;
+		return;
+	}
 	revive();
 	pid = fork();
 	assert_true(pid >= 0);
