@@ -448,6 +448,12 @@ static void test_server_round_trips(void **state)
 	unsigned long long start;
 	int trips1, trips24, req1, req24, kids[24];
 
+	/* A count of round trips: under valgrind the server's /proc files are
+	 * valgrind's (a longer cmdline and stat overflow their slots), so the
+	 * count says nothing about our reader there. */
+	if (getenv("PERSIST_VALGRIND"))
+		skip();
+
 	(void)state;
 	assert_int_equal(srv_start(&th, "rt"), 0);
 	start = srv_starttime(&th, th.pid);
@@ -493,6 +499,10 @@ static void test_server_pid_namespace(void **state)
 	int outer, kid, r;
 
 	(void)state;
+	/* valgrind names the server memcheck, and takes mount's NULL type for
+	 * a bad address: the namespace case is tested without it. */
+	if (getenv("PERSIST_VALGRIND"))
+		skip();
 	r = srv_start_ns(&th, "ns", 1, &outer);
 	if (r == -EPERM || r == -EINVAL || r == -ENOSYS)
 		skip(); /* no namespaces for us here */
