@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The persist-server executable: take 0-2, parse arguments, let go of
- * every fd inherited but those named, set up the socket, run the loop.
+ * every fd inherited but those named, set up the socket, make ourselves
+ * interruptible by a controller taking over, run the loop.
  * Usage errors exit 2, runtime errors 1. */
 #include <dirent.h>
 #include <errno.h>
@@ -169,6 +170,56 @@ static int close_inherited(int *keep, int n)
 	return r == -ENOSYS ? close_listed(keep, n) : (int)r;
 }
 
+/* The signal a controller taking over sends us (docs/design.md, decision
+ * 6).  SIGURG because its default action is to be ignored: a server older
+ * than this handler, or a process that is not a server at all, is unharmed
+ * by it, and programs take a stray one in their stride (the kernel sends
+ * it only for out-of-band data, to a process that asked with F_SETOWN). */
+#define TAKEOVER_SIGNAL SIGURG
+
+/* It does nothing: its whole work is that, being installed without
+ * SA_RESTART, its arrival ends the blocking syscall the loop is running for
+ * a controller with -EINTR.  That becomes the request's answer, and the loop
+ * goes back to waiting, where it accepts the newcomer and honours its
+ * takeover.  It touches no state, so it cannot disturb the libc-free loop
+ * it interrupts. */
+static void takeover_signal(int sig)
+{
+	(void)sig;
+}
+
+/* Returns: 0, or -errno. */
+static int catch_takeover_signal(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = takeover_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: interrupting is the point */
+	return sigaction(TAKEOVER_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
+}
+
+/* Call listen() again on the socket we serve, from this process.  A
+ * connecting controller learns whom to signal from SO_PEERCRED on its end
+ * of the connection, and for a unix socket that names the process that last
+ * called listen() on the listener: without this, the launcher that --daemon
+ * left behind, or the controller that made the socket before
+ * make_persistent passed it to us (--listen-fd).  A socket that does not
+ * listen is left as it is.  The backlog is pserver_listen's.
+ * Returns: 0, or -errno. */
+static int claim_listener(int fd)
+{
+	int on = 0;
+	socklen_t len = sizeof on;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) < 0)
+		return -errno;
+	if (!on)
+		return 0;
+	return listen(fd, 64) < 0 ? -errno : 0;
+}
+
 static void show_state(struct pserver *s, enum pserver_state st)
 {
 	(void)s;
@@ -200,7 +251,9 @@ int main(int argc, char **argv)
 
 	/* Our children inherit ignored signals and the signal mask across
 	 * execve; start them (and us: SIGCHLD must never be ignored, or exit
-	 * statuses would be lost) from the defaults, whatever we inherited. */
+	 * statuses would be lost) from the defaults, whatever we inherited.
+	 * TAKEOVER_SIGNAL gets its handler below (a caught signal is reset to
+	 * the default by execve, so children still start from the defaults). */
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
@@ -301,6 +354,14 @@ int main(int argc, char **argv)
 	}
 	if (pfh)
 		pidfile_write(pfh);
+	/* In the process that serves, after daemon()'s fork; neither failure
+	 * stops us serving, only taking over a server stuck in a syscall. */
+	r = catch_takeover_signal();
+	if (r == 0 && srv.listen_fd >= 0)
+		r = claim_listener(srv.listen_fd);
+	if (r < 0)
+		fprintf(stderr, "persist-server: a controller taking over will not be able to "
+			"interrupt a blocking syscall: %s\n", strerror(-r));
 	srv.on_state = show_state;
 	srv.entry_clone = (uint64_t)(uintptr_t)near_clone;
 	srv.entry_serve = (uint64_t)(uintptr_t)pserver_clone_main;
