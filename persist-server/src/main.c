@@ -204,7 +204,7 @@ static int catch_takeover_signal(void)
  * connecting controller learns whom to signal from SO_PEERCRED on its end
  * of the connection, and for a unix socket that names the process that last
  * called listen() on the listener: without this, the launcher that --daemon
- * left behind, or the controller that made the socket before
+ * leaves behind, or the controller that made the socket before
  * make_persistent passed it to us (--listen-fd).  A socket that does not
  * listen is left as it is.  The backlog is pserver_listen's.
  * Returns: 0, or -errno. */
@@ -218,6 +218,64 @@ static int claim_listener(int fd)
 	if (!on)
 		return 0;
 	return listen(fd, 64) < 0 ? -errno : 0;
+}
+
+/* --daemon, as daemon(0, 0) does it (fork, setsid, chdir to /; the caller
+ * then puts /dev/null on 0-2), except that the launcher exits only when
+ * the detached server writes a byte on the returned fd: once it has
+ * claimed its socket (claim_listener), no controller that sees the
+ * launcher gone can connect and find the launcher named as the server.
+ * The launcher exits 0 on that byte, 1 if the server ended first.
+ * Returns (in the detached server): the fd to write the byte on and
+ * close; -errno (in the process that called it) if it could not fork. */
+static int detach(void)
+{
+	int p[2], err;
+	pid_t pid;
+	ssize_t n;
+	char ok;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		close(p[0]);
+		close(p[1]);
+		return err;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		do
+			n = read(p[0], &ok, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1)
+			fprintf(stderr, "persist-server: the detached server ended before serving\n");
+		_exit(n == 1 ? 0 : 1);
+	}
+	close(p[0]);
+	if (setsid() < 0 || chdir("/") < 0) {
+		err = -errno;
+		close(p[1]);
+		return err;
+	}
+	return p[1];
+}
+
+/* 0-2 of a detached server: /dev/null, like daemon(), and no extra fd
+ * (decision 18).  Returns: 0, or -errno. */
+static int null_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (int i = 0; i <= 2 && !err; i++)
+		if (fd != i && dup2(fd, i) < 0)
+			err = -errno;
+	if (fd > 2)
+		close(fd);
+	return err;
 }
 
 static void show_state(struct pserver *s, enum pserver_state st)
@@ -243,7 +301,7 @@ int main(int argc, char **argv)
 	static struct pserver srv; /* large buffers: not on the stack */
 	const char *listen_path = NULL, *pidpath = NULL, *err;
 	struct pidfh *pfh = NULL;
-	int daemonize = 0, c, r, n_keep = 0;
+	int daemonize = 0, c, r, n_keep = 0, ready = -1;
 	char why[512] = "";
 	pid_t other;
 	/* Every fd named on the command line fits: at most one per argument. */
@@ -348,13 +406,14 @@ int main(int argc, char **argv)
 		srv.listen_fd = r;
 		title_path = listen_path;
 	}
-	if (daemonize && daemon(0, 0) < 0) {
-		fprintf(stderr, "persist-server: cannot detach: %s\n", strerror(errno));
-		return 1;
+	if (daemonize) {
+		ready = detach();
+		if (ready < 0) {
+			fprintf(stderr, "persist-server: cannot detach: %s\n", strerror(-ready));
+			return 1;
+		}
 	}
-	if (pfh)
-		pidfile_write(pfh);
-	/* In the process that serves, after daemon()'s fork; neither failure
+	/* In the process that serves, after detach()'s fork; neither failure
 	 * stops us serving, only taking over a server stuck in a syscall. */
 	r = catch_takeover_signal();
 	if (r == 0 && srv.listen_fd >= 0)
@@ -362,6 +421,20 @@ int main(int argc, char **argv)
 	if (r < 0)
 		fprintf(stderr, "persist-server: a controller taking over will not be able to "
 			"interrupt a blocking syscall: %s\n", strerror(-r));
+	if (ready >= 0) {
+		r = null_stdio();
+		if (r < 0) {
+			fprintf(stderr, "persist-server: cannot detach: /dev/null: %s\n",
+				strerror(-r));
+			return 1;
+		}
+	}
+	if (pfh)
+		pidfile_write(pfh);
+	if (ready >= 0) {
+		(void)!write(ready, "", 1); /* the launcher may exit now */
+		close(ready);
+	}
 	srv.on_state = show_state;
 	srv.entry_clone = (uint64_t)(uintptr_t)near_clone;
 	srv.entry_serve = (uint64_t)(uintptr_t)pserver_clone_main;
