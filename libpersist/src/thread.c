@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <asm/unistd.h>
 #include <near/syscall.h>
@@ -17,6 +20,21 @@
 
 #ifndef PERSIST_SERVER_DEFAULT
 #define PERSIST_SERVER_DEFAULT "persist-server"
+#endif
+
+/* How long a server may leave us without its hello, or without the answer
+ * to our takeover, before we conclude that it is inside a blocking syscall
+ * for another controller and interrupt it; and again each time it has been
+ * silent that long since (a signal that lands between two syscalls
+ * interrupts nothing).  A server that is merely slow loses nothing by it. */
+#define NUDGE_MS 150
+
+/* What persist-server catches to let go of a blocking syscall
+ * (persist-server/src/main.c; docs/design.md, decision 6). */
+#define TAKEOVER_SIGNAL SIGURG
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77 /* Linux 6.5 */
 #endif
 
 extern char **environ;
@@ -47,32 +65,190 @@ PERSIST_EXPORT const char *persist_server_exe(void)
 	return e && *e ? e : PERSIST_SERVER_DEFAULT;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left until deadline (< 0: none), at least 0; -1 if none. */
+static int left_ms(int64_t deadline)
+{
+	int64_t left;
+
+	if (deadline < 0)
+		return -1;
+	left = deadline - mono_ms();
+	return left > 0 ? (int)(left < INT32_MAX ? left : INT32_MAX) : 0;
+}
+
+/* The server at the other end of a connection, as something to signal. */
+struct server_peer {
+	int known;  /* looked up (whether or not it may be signalled) */
+	int pid;    /* in our pid namespace; 0: not to be signalled */
+	int pidfd;  /* -1 if the kernel gives none */
+};
+
+/* Who listens at the other end of the connected unix socket fd.  Connecting
+ * copies the credentials of the process that last called listen() on the
+ * listener, and persist-server calls it again once it serves
+ * (persist-server/src/main.c), so SO_PEERCRED on our end names the server
+ * itself even before it has accepted us: after --daemon's fork and after
+ * make_persistent, whose socket another process made.  It is signalled
+ * only when it is visible in our pid namespace (a pid of 0 says it is not)
+ * and its uid is our effective uid (a server of another user that lets us
+ * in with --allow-uid is not ours to interrupt).  SO_PEERPIDFD (Linux 6.5)
+ * pins that very process, so a pid reused since cannot be hit; without it
+ * the pid is used. */
+static void find_server(int fd, struct server_peer *p)
+{
+	struct ucred cr = { 0, (uid_t)-1, (gid_t)-1 };
+	socklen_t len = sizeof cr;
+	int pidfd = -1;
+
+	p->known = 1;
+	p->pid = 0;
+	p->pidfd = -1;
+	if (near_syscall6(__NR_getsockopt, fd, SOL_SOCKET, SO_PEERCRED, (long)&cr,
+			  (long)&len, 0) < 0 || cr.pid <= 0 ||
+	    cr.uid != (uid_t)near_syscall0(__NR_geteuid))
+		return;
+	p->pid = cr.pid;
+	len = sizeof pidfd;
+	if (near_syscall6(__NR_getsockopt, fd, SOL_SOCKET, SO_PEERPIDFD, (long)&pidfd,
+			  (long)&len, 0) == 0 && pidfd >= 0)
+		p->pidfd = pidfd;
+}
+
+/* Interrupt the server's blocking syscall (TAKEOVER_SIGNAL). */
+static void nudge(int fd, struct server_peer *p)
+{
+	long r = -ENOSYS;
+
+	if (!p->known)
+		find_server(fd, p);
+	if (!p->pid)
+		return;
+	if (p->pidfd >= 0)
+		r = near_syscall4(__NR_pidfd_send_signal, p->pidfd, TAKEOVER_SIGNAL, 0, 0);
+	/* ESRCH from the pidfd: the process that listened is gone; a pid
+	 * could only name another one now. */
+	if (r == -ENOSYS)
+		near_syscall2(__NR_kill, p->pid, TAKEOVER_SIGNAL);
+}
+
+/* Wait until fd is readable (or hung up) or deadline passes, nudging the
+ * server whenever it has been silent for NUDGE_MS.
+ * Returns: 0 if readable; -ETIMEDOUT; -errno. */
+static int await_server(int fd, int64_t deadline, struct server_peer *p)
+{
+	for (;;) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		int ms = left_ms(deadline);
+		struct timespec ts;
+		long r;
+
+		if (ms == 0)
+			return -ETIMEDOUT;
+		if (ms < 0 || ms > NUDGE_MS)
+			ms = NUDGE_MS;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)ms * 1000000;
+		r = near_syscall6(__NR_ppoll, (long)&pf, 1, (long)&ts, 0, 0, 0);
+		if (r > 0)
+			return 0;
+		if (r == 0)
+			nudge(fd, p);
+		else if (r != -EINTR)
+			return (int)r;
+	}
+}
+
+/* Connect to path and read the hello, interrupting a server stuck in a
+ * syscall for another controller: its loop accepts nobody until that
+ * returns.  Returns: as transport_connect. */
+static int connect_nudging(const char *path, int64_t deadline, struct server_peer *p,
+			   struct transport_conn **out, char *why, size_t whylen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	long fd, r;
+
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = near_syscall3(__NR_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return (int)fd;
+	r = near_syscall3(__NR_connect, fd, (long)&sa, sizeof sa);
+	if (r == 0)
+		r = await_server((int)fd, deadline, p);
+	if (r < 0) {
+		if (r == -ETIMEDOUT)
+			persist__say(why, whylen, "no hello from the server at %s: %s", path,
+				     strerror((int)-r));
+		else
+			persist__say(why, whylen, "cannot connect to %s: %s", path,
+				     strerror((int)-r));
+		near_syscall1(__NR_close, fd);
+		return (int)r;
+	}
+	return transport_attach((int)fd, left_ms(deadline), out, why, whylen);
+}
+
+/* Send NEAR_OP_TAKEOVER and wait for its answer, nudging a server stuck in
+ * a syscall for the controller we take over from.  Returns: 0 or a
+ * transport error. */
+static int take_over(struct transport_conn *c, int64_t deadline, struct server_peer *p)
+{
+	struct near_request q;
+	int64_t epoch;
+	int r;
+
+	r = transport_submit(c, near_request_set(&q, NEAR_OP_TAKEOVER, 0, 0, 0, 0, 0, 0));
+	if (r == 0)
+		r = transport_flush(c);
+	/* The flush may already have read the answer: ask before polling. */
+	while (r == 0 && (r = transport_result(c, &epoch)) == -EAGAIN) {
+		r = await_server(transport_fd(c), deadline, p);
+		if (r == 0)
+			transport_io(c); /* an end of file makes the result -ECONNRESET */
+	}
+	return r;
+}
+
 PERSIST_EXPORT int persist_thread_connect(struct persist_thread *t, const char *path,
 					  int takeover, int timeout_ms,
 					  char *why, size_t whylen)
 {
+	struct server_peer peer = { 0, 0, -1 };
+	int64_t deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 	struct transport_conn *c;
-	int64_t epoch;
 	int r;
 
 	memset(t, 0, sizeof *t);
 	t->listen_fd_ = t->conn_fd_ = -1;
 	if (strlen(path) >= sizeof t->path)
 		return -ENAMETOOLONG;
-	r = transport_connect(path, timeout_ms, &c, why, whylen);
-	if (r < 0)
-		return r;
-	if ((transport_hello(c)->flags & NEAR_HELLO_BUSY) && takeover) {
-		struct near_request q;
+	/* Waiting our turn must never cut into the current controller's
+	 * syscall: only a takeover interrupts. */
+	if (!takeover)
+		r = transport_connect(path, timeout_ms, &c, why, whylen);
+	else
+		r = connect_nudging(path, deadline, &peer, &c, why, whylen);
+	if (r == 0 && (transport_hello(c)->flags & NEAR_HELLO_BUSY) && takeover) {
 		/* A silent or hung controller must not lock us out. */
-		r = transport_call(c, near_request_set(&q, NEAR_OP_TAKEOVER, 0, 0, 0, 0, 0, 0),
-				   &epoch);
+		r = take_over(c, deadline, &peer);
 		if (r < 0) {
 			persist__say(why, whylen, "taking over %s: %s", path, strerror(-r));
 			transport_close(c);
-			return r;
 		}
 	}
+	if (peer.pidfd >= 0)
+		near_syscall1(__NR_close, peer.pidfd);
+	if (r < 0)
+		return r;
+	/* As transport_connect leaves it: the deadline bounds the calls too. */
+	transport_set_timeout(c, timeout_ms);
 	t->conn = c;
 	t->pid = transport_hello(c)->pid;
 	memcpy(t->path, path, strlen(path) + 1);

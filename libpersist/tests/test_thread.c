@@ -2,7 +2,11 @@
 /* Persistent threads end to end: a standalone server, reconnecting from
  * another process, a thread that dies during the handshake, clone_persistent
  * + make_persistent in a controller holding 1 GiB that is then SIGKILLed,
- * and spawning commands. */
+ * and spawning commands.  Taking over a server stuck in a blocking syscall
+ * for a controller that died in it (pause, read, waitid) or that still
+ * waits in it; a controller waiting its turn never interrupts; and, against
+ * a fake server, the signal when the takeover's answer is late, and never
+ * without takeover. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,13 +18,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <asm/unistd.h>
 #include <cmocka.h>
+#include <near/syscall.h> /* NEAR_ARCH_ID, for the fake server's hello */
 #include <persist/thread.h>
+#include <transport/mem.h>
 
 static char dir[64], sock[128];
 
@@ -115,6 +123,72 @@ static void stop_server(int pid)
 		usleep(10000); /* not our child: wait for it to go */
 }
 
+/* Whether pid has ended: gone, or a zombie (its parent, init here, may
+ * take its time to reap it). */
+static int ended(int pid)
+{
+	char path[64], buf[512], *paren;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	paren = strrchr(buf, ')');
+	return !paren || (paren[1] == ' ' && paren[2] == 'Z');
+}
+
+/* Kill a server that is not our child and wait until it has ended. */
+static void end_server(int pid)
+{
+	kill(pid, SIGKILL);
+	for (long t0 = now_ms(); !ended(pid) && now_ms() - t0 < TO;)
+		usleep(2000);
+	assert_true(ended(pid));
+}
+
+/* The pid SO_PEERCRED names on a fresh connection to sock: whoever last
+ * called listen() on it, which persist_thread_connect signals. */
+static int listener_pid(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ucred cr = { 0, 0, 0 };
+	socklen_t len = sizeof cr;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%.107s", sock);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len), 0);
+	close(fd);
+	return cr.pid;
+}
+
+/* Until pid sleeps in syscall nr (/proc/PID/syscall), within the bound. */
+static void await_in_syscall(int pid, long nr)
+{
+	char path[64], buf[256] = "";
+	long now = -1;
+
+	snprintf(path, sizeof path, "/proc/%d/syscall", pid);
+	for (long t0 = now_ms(); now_ms() - t0 < TO;) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n;
+
+		assert_true(fd >= 0);
+		n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		if (sscanf(buf, "%ld", &now) == 1 && now == nr)
+			return;
+		usleep(2000);
+	}
+	fail_msg("pid %d is not in syscall %ld (%s)", pid, nr, buf);
+}
+
 static void standalone_server_and_reconnect(void **state)
 {
 	struct persist_thread t, again;
@@ -129,6 +203,8 @@ static void standalone_server_and_reconnect(void **state)
 	assert_int_equal(persist_thread_connect(&t, sock, 0, TO, why, sizeof why), 0);
 	assert_int_equal(t.pid, pid);
 	assert_int_equal(handle_getpid(&t.task), pid);
+	/* The detached server, not its launcher, is the one to signal. */
+	assert_int_equal(listener_pid(), pid);
 	/* A second controller that waits its turn is served when we leave. */
 	other = fork();
 	if (other == 0) {
@@ -304,6 +380,9 @@ static void clone_persistent_outlives_a_big_controller(void **state)
 	close(p[0]);
 	assert_int_equal(waitpid(ctl, &status, 0), ctl);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	/* The thread, which listens on the socket the controller made, is
+	 * the one a takeover would signal. */
+	assert_int_equal(listener_pid(), thread);
 	/* A new controller finds the thread and its child. */
 	assert_int_equal(persist_thread_connect(&t, sock, 1, TO, why, sizeof why), 0);
 	assert_int_equal(t.pid, thread);
@@ -319,6 +398,396 @@ static void clone_persistent_outlives_a_big_controller(void **state)
 	assert_int_equal(kill(thread, 0), -1);
 }
 
+/* The syscalls a controller can die in, leaving the server inside them. */
+enum block { BLOCK_PAUSE, BLOCK_READ, BLOCK_WAITID };
+
+/* A controller (a forked process) that connects, has the server block in
+ * `how` and reports {syscall number, child pid or 0} on report; it then
+ * waits to be killed. */
+__attribute__((noreturn))
+static void block_server(enum block how, int report)
+{
+	struct persist_thread a;
+	struct near_request q;
+	int64_t info[2] = { 0, 0 };
+	uint64_t mem;
+	int fds[2], kid;
+
+	if (persist_thread_connect(&a, sock, 0, TO, NULL, 0) < 0)
+		_exit(2);
+	switch (how) {
+	case BLOCK_PAUSE:
+#ifdef __NR_pause
+		near_request_set(&q, __NR_pause, 0, 0, 0, 0, 0, 0);
+#else
+		near_request_set(&q, __NR_ppoll, 0, 0, 0, 0, 8, 0); /* no pause here */
+#endif
+		break;
+	case BLOCK_READ: /* a pipe of the server's that never gets data */
+		if (transport_alloc(a.conn, 64, &mem) < 0 ||
+		    transport_syscall(a.conn, __NR_pipe2, (int64_t)mem, O_CLOEXEC, 0, 0, 0, 0) != 0 ||
+		    transport_read_mem(a.conn, fds, mem, sizeof fds) < 0)
+			_exit(3);
+		near_request_set(&q, __NR_read, fds[0], (int64_t)mem + 8, 1, 0, 0, 0);
+		break;
+	case BLOCK_WAITID: /* any child of the server, which has one running */
+		/* A fork of the server serving a socketpair whose other end stays
+		 * in the server: it runs until killed.  (Not persist_spawn:
+		 * spawning fails under valgrind.)  The siginfo goes to mem + 64. */
+		if (transport_alloc(a.conn, 64 + 128, &mem) < 0 ||
+		    transport_syscall(a.conn, __NR_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+				      (int64_t)mem, 0, 0) != 0 ||
+		    transport_read_mem(a.conn, fds, mem, sizeof fds) < 0 ||
+		    transport_fork(a.conn, fds[1], &kid) < 0)
+			_exit(4);
+		info[1] = kid;
+		near_request_set(&q, __NR_waitid, P_ALL, 0, (int64_t)mem + 64, WEXITED, 0, 0);
+		break;
+	}
+	info[0] = q.nr;
+	if (transport_submit(a.conn, &q) < 0 || transport_flush(a.conn) < 0)
+		_exit(5);
+	if (write(report, info, sizeof info) != sizeof info)
+		_exit(6);
+	for (;;)
+		pause();
+}
+
+/* The issue this guards: a controller killed while the server is inside a
+ * blocking syscall for it left the server deaf, and every later controller
+ * failed after its deadline with "no hello from the server".  Now one that
+ * takes over interrupts the syscall and is served well within a second;
+ * the server lives on, and a child of the server is still recorded. */
+static void dead_controller_blocked_in(enum block how)
+{
+	struct persist_thread t;
+	struct persist_exit st;
+	int64_t info[2];
+	char why[256];
+	int server, p[2], status;
+	long t0, took;
+	pid_t ctl;
+
+	assert_int_equal(persist_server_start(sock, TO, &server, why, sizeof why), 0);
+	remember(server);
+	assert_int_equal(pipe(p), 0);
+	ctl = fork();
+	if (ctl == 0) {
+		close(p[0]);
+		block_server(how, p[1]);
+	}
+	remember(ctl);
+	close(p[1]);
+	assert_int_equal(read(p[0], info, sizeof info), sizeof info);
+	close(p[0]);
+	if (info[1])
+		remember((int)info[1]);
+	await_in_syscall(server, (long)info[0]);
+	kill(ctl, SIGKILL);
+	assert_int_equal(waitpid(ctl, &status, 0), ctl);
+
+	t0 = now_ms();
+	assert_int_equal(persist_thread_connect(&t, sock, 1, TO, why, sizeof why), 0);
+	took = now_ms() - t0;
+	printf("served %ld ms after connecting (server was in syscall %ld)\n", took,
+	       (long)info[0]);
+	assert_true(took < slow(1000));
+	assert_int_equal(t.pid, server);
+	assert_int_equal(handle_getpid(&t.task), server);
+	assert_int_equal(kill(server, 0), 0);
+	if (info[1]) {
+		int kid = (int)info[1];
+
+		assert_int_equal(persist_child_wait(&t, kid, 1, 0, &st), 0);
+		assert_false(st.exited);
+		kill(kid, SIGKILL);
+		assert_int_equal(persist_child_wait(&t, kid, 1, 1, &st), 0); /* WNOWAIT */
+		assert_true(st.exited && st.killed);
+		assert_int_equal(st.code, SIGKILL);
+		assert_int_equal(persist_child_wait(&t, kid, 0, 1, &st), 0);
+	}
+	assert_int_equal(persist_thread_exit(&t, 0), 0);
+	end_server(server);
+}
+
+static void takeover_of_a_controller_dead_in_pause(void **state)
+{
+	(void)state;
+	dead_controller_blocked_in(BLOCK_PAUSE);
+}
+
+static void takeover_of_a_controller_dead_in_read(void **state)
+{
+	(void)state;
+	dead_controller_blocked_in(BLOCK_READ);
+}
+
+static void takeover_of_a_controller_dead_in_waitid(void **state)
+{
+	(void)state;
+	dead_controller_blocked_in(BLOCK_WAITID);
+}
+
+/* We connect as a controller and have the server block reading a pipe of
+ * its own whose write end we hold in *wr.  Returns the server's pid. */
+static int live_reader(struct persist_thread *a, int *wr)
+{
+	struct near_request q;
+	char why[256];
+	uint64_t mem;
+	int fds[2], server;
+
+	assert_int_equal(persist_server_start(sock, TO, &server, why, sizeof why), 0);
+	remember(server);
+	assert_int_equal(persist_thread_connect(a, sock, 0, TO, why, sizeof why), 0);
+	assert_int_equal(transport_alloc(a->conn, 64, &mem), 0);
+	assert_int_equal(transport_syscall(a->conn, __NR_pipe2, (int64_t)mem, O_CLOEXEC, 0, 0, 0,
+					   0), 0);
+	assert_int_equal(transport_read_mem(a->conn, fds, mem, sizeof fds), 0);
+	assert_int_equal(transport_take_fd(a->conn, fds[1], wr), 0);
+	assert_int_equal(transport_syscall(a->conn, __NR_close, fds[1], 0, 0, 0, 0, 0), 0);
+	assert_int_equal(transport_submit(a->conn, near_request_set(&q, __NR_read, fds[0],
+								     (int64_t)mem + 8, 1, 0, 0, 0)),
+			 0);
+	assert_int_equal(transport_flush(a->conn), 0);
+	await_in_syscall(server, __NR_read);
+	return server;
+}
+
+/* A controller that waits its turn sends no signal: our read is not cut
+ * short while it waits (a takeover would have ended it with -EINTR after
+ * 150 ms), it is answered with the byte we write, and the waiting
+ * controller is served once we leave. */
+static void waiting_controller_sends_no_signal(void **state)
+{
+	struct persist_thread a;
+	int64_t res;
+	int server, wr, ready[2], status;
+	pid_t other;
+	char c;
+
+	(void)state;
+	server = live_reader(&a, &wr);
+	assert_int_equal(pipe(ready), 0);
+	other = fork();
+	if (other == 0) {
+		struct persist_thread b;
+		int ok;
+
+		/* Our copies would keep the connection and the pipe open. */
+		close(transport_fd(a.conn));
+		close(wr);
+		(void)!write(ready[1], "c", 1);
+		ok = persist_thread_connect(&b, sock, 0, slow(10000), NULL, 0) == 0 &&
+		     handle_getpid(&b.task) == server;
+		_exit(ok ? 0 : 1);
+	}
+	remember(other);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+	/* Four nudge periods: the read goes on, and the other one waits. */
+	{
+		struct pollfd pf = { transport_fd(a.conn), POLLIN, 0 };
+		assert_int_equal(poll(&pf, 1, slow(600)), 0);
+	}
+	assert_int_equal(waitpid(other, &status, WNOHANG), 0);
+	await_in_syscall(server, __NR_read);
+	assert_int_equal(write(wr, "x", 1), 1);
+	assert_int_equal(transport_wait(a.conn, &res), 0);
+	assert_int_equal(res, 1);
+	close(wr);
+	persist_thread_close(&a);
+	assert_int_equal(waitpid(other, &status, 0), other);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	end_server(server);
+}
+
+/* The same with takeover: our read is answered -EINTR, the newcomer is
+ * served within a second, and we are cut off. */
+static void takeover_interrupts_a_live_controller(void **state)
+{
+	struct persist_thread a;
+	int64_t res;
+	int server, wr, status;
+	pid_t other;
+
+	(void)state;
+	server = live_reader(&a, &wr);
+	other = fork();
+	if (other == 0) {
+		struct persist_thread b;
+		long t0 = now_ms();
+		int ok;
+
+		close(transport_fd(a.conn));
+		close(wr);
+		ok = persist_thread_connect(&b, sock, 1, slow(10000), NULL, 0) == 0 &&
+		     now_ms() - t0 < slow(1000) && handle_getpid(&b.task) == server;
+		_exit(ok ? 0 : 1);
+	}
+	remember(other);
+	assert_int_equal(transport_wait(a.conn, &res), 0);
+	assert_int_equal(res, -EINTR);
+	assert_int_equal(waitpid(other, &status, 0), other);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(handle_getpid(&a.task) < 0);
+	close(wr);
+	persist_thread_close(&a);
+	assert_int_equal(kill(server, 0), 0);
+	end_server(server);
+}
+
+/* A fake server, to see exactly when a connecting controller signals.
+ * SLOW_TAKEOVER: a busy hello at once, then the takeover is answered only
+ * after a SIGURG that came once it was received.  SILENT: no hello at all
+ * until the controller hangs up.  Either way it reports how many SIGURG it
+ * got (those after the takeover, for SLOW_TAKEOVER) on report. */
+enum fake { FAKE_SLOW_TAKEOVER, FAKE_SILENT };
+static volatile sig_atomic_t urgs;
+
+static void count_urg(int sig)
+{
+	(void)sig;
+	urgs++;
+}
+
+__attribute__((noreturn))
+static void fake_server(enum fake mode, int report)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sigaction act = { .sa_handler = count_urg };
+	struct near_hello h = { .magic = NEAR_PROTO_MAGIC, .version = NEAR_PROTO_VERSION,
+				.arch = NEAR_ARCH_ID, .epoch = 7, .flags = NEAR_HELLO_BUSY };
+	struct timespec zero = { 0, 0 };
+	struct near_request q;
+	sigset_t urg, none;
+	int l, fd, n;
+	int64_t epoch = 7;
+	char c;
+
+	sigemptyset(&urg);
+	sigemptyset(&none);
+	sigaddset(&urg, SIGURG);
+	/* Counted only in sigsuspend: nothing else of ours is cut short. */
+	sigprocmask(SIG_BLOCK, &urg, NULL);
+	sigaction(SIGURG, &act, NULL);
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%.107s", sock);
+	l = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(l, 4) < 0)
+		_exit(2);
+	if (write(report, "L", 1) != 1)
+		_exit(3);
+	fd = accept(l, NULL, NULL);
+	if (fd < 0)
+		_exit(4);
+	if (mode == FAKE_SLOW_TAKEOVER) {
+		h.pid = getpid();
+		h.page_size = (uint32_t)sysconf(_SC_PAGESIZE);
+		if (write(fd, &h, sizeof h) != sizeof h ||
+		    recv(fd, &q, sizeof q, MSG_WAITALL) != sizeof q || q.nr != NEAR_OP_TAKEOVER)
+			_exit(5);
+		/* Only a signal sent for the takeover counts. */
+		while (sigtimedwait(&urg, NULL, &zero) == SIGURG)
+			;
+		urgs = 0;
+		while (!urgs)
+			sigsuspend(&none);
+		if (write(fd, &epoch, sizeof epoch) != sizeof epoch)
+			_exit(6);
+	}
+	/* Until the controller hangs up, counting what it sends us. */
+	for (;;) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		if (ppoll(&pf, 1, NULL, &none) > 0 && recv(fd, &c, 1, 0) <= 0)
+			break;
+	}
+	n = (int)urgs;
+	(void)!write(report, &n, sizeof n);
+	_exit(0);
+}
+
+static pid_t start_fake(enum fake mode, int *report)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		fake_server(mode, p[1]);
+	}
+	remember(pid);
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1); /* it listens */
+	*report = p[0];
+	return pid;
+}
+
+static int fake_count(pid_t fake, int report)
+{
+	int n = -1, status;
+
+	assert_int_equal(read(report, &n, sizeof n), sizeof n);
+	close(report);
+	assert_int_equal(waitpid(fake, &status, 0), fake);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return n;
+}
+
+/* The busy hello came, the takeover's answer did not: the server is sent
+ * SIGURG (after 150 ms) and we are served once it answers. */
+static void late_takeover_answer_is_nudged(void **state)
+{
+	struct persist_thread t;
+	char why[256];
+	int report;
+	long t0, took;
+	pid_t fake;
+
+	(void)state;
+	fake = start_fake(FAKE_SLOW_TAKEOVER, &report);
+	t0 = now_ms();
+	assert_int_equal(persist_thread_connect(&t, sock, 1, slow(5000), why, sizeof why), 0);
+	took = now_ms() - t0;
+	assert_true(took >= 100 && took < slow(1000));
+	assert_int_equal(t.pid, fake);
+	persist_thread_close(&t);
+	assert_true(fake_count(fake, report) >= 1);
+}
+
+/* No hello at all: without takeover, the deadline passes and the server
+ * got no signal; with it, a signal every 150 ms until the deadline. */
+static void silent_server_is_nudged_only_for_a_takeover(void **state)
+{
+	struct persist_thread t;
+	char why[256];
+	int report, n;
+	long t0;
+	pid_t fake;
+
+	(void)state;
+	fake = start_fake(FAKE_SILENT, &report);
+	t0 = now_ms();
+	assert_int_equal(persist_thread_connect(&t, sock, 0, 600, why, sizeof why), -ETIMEDOUT);
+	assert_true(now_ms() - t0 >= 600);
+	assert_int_equal(fake_count(fake, report), 0);
+	unlink(sock);
+
+	fake = start_fake(FAKE_SILENT, &report);
+	t0 = now_ms();
+	assert_int_equal(persist_thread_connect(&t, sock, 1, 600, why, sizeof why), -ETIMEDOUT);
+	assert_true(now_ms() - t0 >= 600);
+	assert_non_null(strstr(why, "no hello"));
+	n = fake_count(fake, report);
+	printf("a silent server got %d SIGURG in 600 ms\n", n);
+	assert_true(n >= 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -326,6 +795,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(thread_dies_during_reconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(spawning, setup, teardown),
 		cmocka_unit_test_setup_teardown(clone_persistent_outlives_a_big_controller, setup, teardown),
+		cmocka_unit_test_setup_teardown(takeover_of_a_controller_dead_in_pause, setup, teardown),
+		cmocka_unit_test_setup_teardown(takeover_of_a_controller_dead_in_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(takeover_of_a_controller_dead_in_waitid, setup, teardown),
+		cmocka_unit_test_setup_teardown(waiting_controller_sends_no_signal, setup, teardown),
+		cmocka_unit_test_setup_teardown(takeover_interrupts_a_live_controller, setup, teardown),
+		cmocka_unit_test_setup_teardown(late_takeover_answer_is_nudged, setup, teardown),
+		cmocka_unit_test_setup_teardown(silent_server_is_nudged_only_for_a_takeover, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -274,8 +274,10 @@ static int spawn(struct pserver *s, unsigned *off)
 	}
 	if (n == 0)
 		return push(s, 0); /* it execs: the execve's answer */
-	/* It never ran a program: it is ours to reap, nobody else's. */
-	near_syscall4(__NR_wait4, pid, 0, 0, 0);
+	/* It never ran a program: it is ours to reap, nobody else's (and a
+	 * takeover's signal must not leave it a zombie). */
+	while (near_syscall4(__NR_wait4, pid, 0, 0, 0) == -EINTR)
+		;
 	r = push(s, -ECHILD);
 	if (how == 'f') {
 		flush(s);

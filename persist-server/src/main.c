@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The persist-server executable: take 0-2, parse arguments, let go of
- * every fd inherited but those named, set up the socket, run the loop.
+ * every fd inherited but those named, set up the socket, make ourselves
+ * interruptible by a controller taking over, run the loop.
  * Usage errors exit 2, runtime errors 1. */
 #include <dirent.h>
 #include <errno.h>
@@ -169,6 +170,114 @@ static int close_inherited(int *keep, int n)
 	return r == -ENOSYS ? close_listed(keep, n) : (int)r;
 }
 
+/* The signal a controller taking over sends us (docs/design.md, decision
+ * 6).  SIGURG because its default action is to be ignored: a server older
+ * than this handler, or a process that is not a server at all, is unharmed
+ * by it, and programs take a stray one in their stride (the kernel sends
+ * it only for out-of-band data, to a process that asked with F_SETOWN). */
+#define TAKEOVER_SIGNAL SIGURG
+
+/* It does nothing: its whole work is that, being installed without
+ * SA_RESTART, its arrival ends the blocking syscall the loop is running for
+ * a controller with -EINTR.  That becomes the request's answer, and the loop
+ * goes back to waiting, where it accepts the newcomer and honours its
+ * takeover.  It touches no state, so it cannot disturb the libc-free loop
+ * it interrupts. */
+static void takeover_signal(int sig)
+{
+	(void)sig;
+}
+
+/* Returns: 0, or -errno. */
+static int catch_takeover_signal(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = takeover_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: interrupting is the point */
+	return sigaction(TAKEOVER_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
+}
+
+/* Call listen() again on the socket we serve, from this process.  A
+ * connecting controller learns whom to signal from SO_PEERCRED on its end
+ * of the connection, and for a unix socket that names the process that last
+ * called listen() on the listener: without this, the launcher that --daemon
+ * leaves behind, or the controller that made the socket before
+ * make_persistent passed it to us (--listen-fd).  A socket that does not
+ * listen is left as it is.  The backlog is pserver_listen's.
+ * Returns: 0, or -errno. */
+static int claim_listener(int fd)
+{
+	int on = 0;
+	socklen_t len = sizeof on;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) < 0)
+		return -errno;
+	if (!on)
+		return 0;
+	return listen(fd, 64) < 0 ? -errno : 0;
+}
+
+/* --daemon, as daemon(0, 0) does it (fork, setsid, chdir to /; the caller
+ * then puts /dev/null on 0-2), except that the launcher exits only when
+ * the detached server writes a byte on the returned fd: once it has
+ * claimed its socket (claim_listener), no controller that sees the
+ * launcher gone can connect and find the launcher named as the server.
+ * The launcher exits 0 on that byte, 1 if the server ended first.
+ * Returns (in the detached server): the fd to write the byte on and
+ * close; -errno (in the process that called it) if it could not fork. */
+static int detach(void)
+{
+	int p[2], err;
+	pid_t pid;
+	ssize_t n;
+	char ok;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		close(p[0]);
+		close(p[1]);
+		return err;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		do
+			n = read(p[0], &ok, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1)
+			fprintf(stderr, "persist-server: the detached server ended before serving\n");
+		_exit(n == 1 ? 0 : 1);
+	}
+	close(p[0]);
+	if (setsid() < 0 || chdir("/") < 0) {
+		err = -errno;
+		close(p[1]);
+		return err;
+	}
+	return p[1];
+}
+
+/* 0-2 of a detached server: /dev/null, like daemon(), and no extra fd
+ * (decision 18).  Returns: 0, or -errno. */
+static int null_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (int i = 0; i <= 2 && !err; i++)
+		if (fd != i && dup2(fd, i) < 0)
+			err = -errno;
+	if (fd > 2)
+		close(fd);
+	return err;
+}
+
 static void show_state(struct pserver *s, enum pserver_state st)
 {
 	(void)s;
@@ -192,7 +301,7 @@ int main(int argc, char **argv)
 	static struct pserver srv; /* large buffers: not on the stack */
 	const char *listen_path = NULL, *pidpath = NULL, *err;
 	struct pidfh *pfh = NULL;
-	int daemonize = 0, c, r, n_keep = 0;
+	int daemonize = 0, c, r, n_keep = 0, ready = -1;
 	char why[512] = "";
 	pid_t other;
 	/* Every fd named on the command line fits: at most one per argument. */
@@ -200,7 +309,9 @@ int main(int argc, char **argv)
 
 	/* Our children inherit ignored signals and the signal mask across
 	 * execve; start them (and us: SIGCHLD must never be ignored, or exit
-	 * statuses would be lost) from the defaults, whatever we inherited. */
+	 * statuses would be lost) from the defaults, whatever we inherited.
+	 * TAKEOVER_SIGNAL gets its handler below (a caught signal is reset to
+	 * the default by execve, so children still start from the defaults). */
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
@@ -295,12 +406,35 @@ int main(int argc, char **argv)
 		srv.listen_fd = r;
 		title_path = listen_path;
 	}
-	if (daemonize && daemon(0, 0) < 0) {
-		fprintf(stderr, "persist-server: cannot detach: %s\n", strerror(errno));
-		return 1;
+	if (daemonize) {
+		ready = detach();
+		if (ready < 0) {
+			fprintf(stderr, "persist-server: cannot detach: %s\n", strerror(-ready));
+			return 1;
+		}
+	}
+	/* In the process that serves, after detach()'s fork; neither failure
+	 * stops us serving, only taking over a server stuck in a syscall. */
+	r = catch_takeover_signal();
+	if (r == 0 && srv.listen_fd >= 0)
+		r = claim_listener(srv.listen_fd);
+	if (r < 0)
+		fprintf(stderr, "persist-server: a controller taking over will not be able to "
+			"interrupt a blocking syscall: %s\n", strerror(-r));
+	if (ready >= 0) {
+		r = null_stdio();
+		if (r < 0) {
+			fprintf(stderr, "persist-server: cannot detach: /dev/null: %s\n",
+				strerror(-r));
+			return 1;
+		}
 	}
 	if (pfh)
 		pidfile_write(pfh);
+	if (ready >= 0) {
+		(void)!write(ready, "", 1); /* the launcher may exit now */
+		close(ready);
+	}
 	srv.on_state = show_state;
 	srv.entry_clone = (uint64_t)(uintptr_t)near_clone;
 	srv.entry_serve = (uint64_t)(uintptr_t)pserver_clone_main;

@@ -56,8 +56,11 @@ int pserver__hello(struct pserver *s, int fd, uint64_t epoch, uint32_t flags,
 	if (reason)
 		put_str(h.reason, &pos, sizeof h.reason, reason);
 	/* A new socket's buffer always has room for 128 bytes; never block on
-	 * a peer that does not read. */
-	n = sys_send(fd, &h, sizeof h, MSG_DONTWAIT | MSG_NOSIGNAL);
+	 * a peer that does not read.  A takeover's signal (decision 6) may
+	 * land here too: not a reason to drop the peer. */
+	do
+		n = sys_send(fd, &h, sizeof h, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n == -EINTR);
 	if (n < 0)
 		return (int)n;
 	return n == sizeof h ? 0 : -EPIPE;

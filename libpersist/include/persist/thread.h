@@ -66,10 +66,33 @@ PERSIST_EXPORT int persist_server_start(const char *path, int timeout_ms, int *p
 
 /* Connect to the persistent thread at path, from any process (this is also
  * reconnecting after a crash).  If another controller is connected, take
- * over when takeover is set, else wait for our turn.  Every wait has the
- * deadline timeout_ms (< 0: none).
+ * over when takeover is set, else wait for our turn.  Every wait, together,
+ * has the deadline timeout_ms (< 0: none), which then stays the
+ * connection's timeout (transport_set_timeout).
  * Waiting means that our first syscall is answered once the other
- * controller leaves (with the deadline, -ETIMEDOUT).
+ * controller leaves (with the deadline, -ETIMEDOUT).  It never disturbs
+ * the server: a controller waiting its turn sends no signal.
+ * Taking over works even while the server is inside a blocking syscall for
+ * the other controller (which may have died in it: a pause(), a read that
+ * never gets data, a waitid): the server neither greets nor answers anyone
+ * until that returns.  So when the hello, or the answer to the takeover,
+ * has not come within 150 ms, the server is sent SIGURG, and again every
+ * 150 ms of silence until the deadline.  persist-server catches SIGURG
+ * without SA_RESTART: the syscall ends with -EINTR, which is the other
+ * controller's answer, and the server serves us.  Whom to signal comes from
+ * SO_PEERCRED on our connected socket, which names the process that last
+ * called listen() on the server's socket (persist-server does so itself
+ * when it starts, also with --daemon and after persist_make_persistent);
+ * it is signalled only if that pid is visible in our pid namespace and its
+ * uid is our effective uid, through SO_PEERPIDFD where the kernel has it
+ * (Linux 6.5: a reused pid is never hit), else by pid.  SIGURG is ignored
+ * by default, so a server without the handler (an older one) or any other
+ * process that gets it is unaffected.  What it cannot interrupt: a syscall
+ * that sleeps uninterruptibly, one the controller made restart or wait
+ * with SIGURG blocked or handled otherwise in the server, a server of
+ * another uid or pid namespace, and a thread of persist_clone_persistent
+ * not yet made persistent (its listener names the controller that made it,
+ * and it dies with that controller anyway).
  * Returns: 0; -ENOENT/-ECONNREFUSED: no server there (or it died);
  * -ECONNRESET: it died during the handshake; -ETIMEDOUT; near_hello_check's
  * errors (-EACCES: refused). */
@@ -77,7 +100,8 @@ PERSIST_EXPORT int persist_thread_connect(struct persist_thread *t, const char *
 					  int takeover, int timeout_ms,
 					  char *why, size_t whylen);
 
-/* Drop the connection and connect again to t->path (taking over).
+/* Drop the connection and connect again to t->path, taking over (and so
+ * interrupting a blocking syscall, as persist_thread_connect says).
  * Returns: as persist_thread_connect. */
 PERSIST_EXPORT int persist_reconnect(struct persist_thread *t, int timeout_ms,
 				     char *why, size_t whylen);
