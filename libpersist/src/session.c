@@ -78,10 +78,12 @@ static void drop_lock(struct persist_session *s)
 	s->lock_fd = -1;
 }
 
-/* Connect without takeover.  A controller waiting at a busy server can be
- * superseded by a newer one and dropped before any of its requests ran:
- * the first request, a getpid, proves that we are served, and a drop before
- * its answer is retried until the deadline. */
+/* Connect, taking over.  We hold the lock, so whoever the server still
+ * serves is no live session: a controller that died (perhaps inside a
+ * blocking syscall, which the takeover interrupts: docs/design.md,
+ * decision 6) or a program that went around the lock.  The first request,
+ * a getpid, proves that we are served; a drop before its answer is
+ * retried until the deadline. */
 static int connect_server(struct persist_session *s, char *why, size_t whylen)
 {
 	int64_t deadline = persist__mono_ms() + PERSIST_SESSION_DEADLINE_MS;
@@ -90,7 +92,7 @@ static int connect_server(struct persist_session *s, char *why, size_t whylen)
 	int r;
 
 	for (;;) {
-		r = persist_thread_connect(&s->t, s->sock, 0, PERSIST_SESSION_DEADLINE_MS, why,
+		r = persist_thread_connect(&s->t, s->sock, 1, PERSIST_SESSION_DEADLINE_MS, why,
 					   whylen);
 		if (r < 0)
 			return r;

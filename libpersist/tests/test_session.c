@@ -27,7 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <asm/unistd.h>
 #include <persist/session.h>
+#include <transport/conn.h>
+#include <transport/mem.h>
 
 /* Deadlines: a persist-server under valgrind (VALGRIND=1 traces children)
  * takes seconds to start, so every bound is stretched there. */
@@ -672,6 +675,81 @@ static void refused(const char *dir, int want, const char *words)
 		fail_msg("open %s: why \"%s\" does not say \"%s\"", dir, why, words);
 }
 
+/* A controller SIGKILLed inside a blocking syscall it asked the server for
+ * (pause, a read that never gets data, waitid) does not lock the next one
+ * out: the next session takes over at once (the server's syscall ends with
+ * EINTR), and a child that ended meanwhile has its status recorded. */
+static void killed_inside_a_blocking_syscall(void **state)
+{
+	static const long calls[] = { __NR_pause, __NR_read, __NR_waitid };
+	struct persist_session *s;
+	struct persist_exit st;
+	int64_t id;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+		/* It ends after the controller's death and the takeover, so the
+		 * waitid blocks until then and its status waits for a record. */
+		const char *const exit4[] = { "sh", "-c", "sleep 1.5; exit 4", NULL };
+		struct timespec t0, t1;
+		pid_t pid;
+		int w;
+
+		s = open_ok(PERSIST_SESSION_START);
+		id = run_ok(s, NULL, exit4, 1);
+		persist_session_close(s);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct persist_session *c;
+			struct persist_thread *t;
+			struct near_request q;
+			int64_t fds = 0;
+			if (persist_session_open(sdir, 0, &c, NULL, 0) < 0)
+				_exit(2);
+			t = persist_session_thread(c);
+			if (calls[i] == __NR_read) {
+				/* a pipe in the server whose write end it keeps */
+				uint64_t at;
+				if (transport_alloc(t->conn, 8, &at) < 0 ||
+				    transport_call(t->conn, near_request_set(&q, __NR_pipe2, (int64_t)at, 0,
+									     0, 0, 0, 0), &fds) < 0 ||
+				    transport_read_mem(t->conn, &fds, at, 8) < 0)
+					_exit(3);
+				near_request_set(&q, __NR_read, (int)fds, (int64_t)at, 1, 0, 0, 0);
+			} else if (calls[i] == __NR_waitid) {
+				uint64_t at;
+				if (transport_alloc(t->conn, 256, &at) < 0)
+					_exit(3);
+				/* WNOWAIT: the status stays for the session to record */
+				near_request_set(&q, __NR_waitid, P_ALL, 0, (int64_t)at,
+						 WEXITED | WNOWAIT, 0, 0);
+			} else {
+				near_request_set(&q, __NR_pause, 0, 0, 0, 0, 0, 0);
+			}
+			/* Blocks, the server inside the call, until we are killed. */
+			transport_set_timeout(t->conn, -1);
+			transport_call(t->conn, &q, &fds);
+			_exit(4);
+		}
+		/* Let the call reach the server, then kill its controller. */
+		usleep(300000);
+		kill(pid, SIGKILL);
+		assert_int_equal(waitpid(pid, &w, 0), pid);
+		assert_true(WIFSIGNALED(w));
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		s = open_ok(0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		/* Served within a takeover's grace, not a 60 s deadline. */
+		assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 <
+			    (getenv("PERSIST_VALGRIND") ? 20000 : 5000));
+		assert_int_equal(persist_session_wait(s, id, 20000, &st), 0);
+		assert_false(st.killed);
+		assert_int_equal(st.code, 4);
+		persist_session_close(s);
+	}
+}
+
 static void state_dir_refused(void **state)
 {
 	char target[128], link[128], other[128], open_[128], file[128], deep[128];
@@ -1079,6 +1157,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(named_children, setup, teardown),
 		cmocka_unit_test_setup_teardown(stop_then_offline, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_dir_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(killed_inside_a_blocking_syscall, setup, teardown),
 		cmocka_unit_test(every_point_is_tested),
 	};
 	enum { NCRASH = sizeof crash_cases / sizeof crash_cases[0] };
