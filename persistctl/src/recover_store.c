@@ -12,7 +12,10 @@
  * recorded there), moves the file's -wal and -shm with it (so the aside
  * copy still opens with its newest transactions), moves the logs aside
  * (their files are named by the old ids, which the new store gives out
- * again), and says what could not be rebuilt. */
+ * again), carries the kept fds over when the damaged file still yields
+ * them (a session closes every fd of the server that its store does not
+ * record: without their records, a service's listening socket would be
+ * closed), and says what could not be rebuilt. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -42,17 +45,23 @@ static const char help[] =
 "    that status is collected and recorded; its argv is only its program\n"
 "    name (the kernel keeps no more of a zombie).\n"
 "\n"
+"The kept fds (see 'persistctl listen') are carried over when the damaged\n"
+"file still yields their records, and each is kept only once the server shows\n"
+"its number still names the same file.  Otherwise the new store's first\n"
+"session closes them in the server, as it closes every fd its store does not\n"
+"record (a child that was given one keeps its copy).\n"
+"\n"
 "What cannot be known, and stays in the old file only: the children's old\n"
-"ids and names, the children that had ended and were reaped before, and the\n"
-"kept fds (their sockets stay open in the server, unnamed, until it stops).\n"
+"ids and names, and the children that had ended and were reaped before.\n"
 "The adopted children write on into their old log files, now under\n"
 "DIR/logs.bad-TIME; 'persistctl logs' of their new ids shows nothing.\n"
 "With no server running, the new store is empty.\n"
 "\n"
 "It refuses a store that opens and reads without error, and a store that\n"
 "another process still has open (a 'persistctl wait', say: end it first).\n"
-"By hand, the same: stop every persistctl, move DIR/state.db, its -wal and\n"
-"-shm, and DIR/logs aside, and run 'persistctl ps'.\n"
+"By hand, the same but for the kept fds, which are then closed: stop every\n"
+"persistctl, move DIR/state.db, its -wal and -shm, and DIR/logs aside, and\n"
+"run 'persistctl ps'.\n"
 "\n"
 "  -f, --force   move the store aside even though it reads without error\n";
 
@@ -86,7 +95,70 @@ static int open_dir(struct ctl *c, const char *dir)
 		ctl_die(EXIT_RUNTIME, "cannot resolve the state directory %s", dir);
 	c->dir[n] = 0;
 	snprintf(c->db, sizeof c->db, "%s/state.db", c->dir);
+	snprintf(c->sock, sizeof c->sock, "%s/sock", c->dir);
 	return fd;
+}
+
+/* The kept fds of the damaged store, as far as it yields them. */
+struct salvage {
+	struct persist_thread_rec th; /* the thread of DIR/sock; id 0: none read */
+	struct persist_fd_rec *fds;
+	size_t n;
+	char why[600];                /* why they could not be carried over */
+};
+
+static void salvage_read(struct ctl *c, struct salvage *sv)
+{
+	struct persist_store *st;
+	int r = persist_store_open(c->db, 0, &st, sv->why, sizeof sv->why);
+
+	memset(&sv->th, 0, sizeof sv->th);
+	if (r < 0)
+		return;
+	r = persist_store_thread_find(st, c->sock, &sv->th);
+	if (r == -ENOENT) {
+		sv->th.id = 0; /* no thread recorded: no kept fds either */
+	} else if (r == 0 && (r = persist_store_fd_list(st, sv->th.id, &sv->fds, &sv->n)) < 0) {
+		persist_thread_rec_clear(&sv->th);
+	}
+	if (r < 0 && r != -ENOENT)
+		snprintf(sv->why, sizeof sv->why, "%s", persist_store_errmsg(st));
+	persist_store_close(st);
+}
+
+/* Record the salvaged thread and kept fds in the new store, before the
+ * session opens it: its first connection then finds them, checks each by
+ * identity, and keeps those that still name their file. */
+static void salvage_write(struct ctl *c, struct salvage *sv)
+{
+	struct persist_thread_rec th = sv->th;
+	struct persist_store *st;
+	char err[512];
+	int r;
+
+	if (!sv->n)
+		return;
+	r = persist_store_open(c->db, PERSIST_STORE_CREATE, &st, err, sizeof err);
+	if (r < 0) {
+		snprintf(sv->why, sizeof sv->why, "%s", err); /* and the session says it again */
+		return;
+	}
+	th.id = 0;
+	th.socket_path = c->sock;
+	if (th.pid <= 0)
+		th.pid = 1; /* a damaged record: the session corrects it */
+	r = persist_store_thread_put(st, &th);
+	for (size_t i = 0; r == 0 && i < sv->n; i++) {
+		const struct persist_fd_rec *f = &sv->fds[i];
+		r = f->type ? persist_store_fd_add(st, th.id, f)
+			    : persist_store_fd_put(st, th.id, f->name, f->fd, f->description);
+	}
+	if (r < 0) {
+		/* What was recorded is still checked by identity before use. */
+		snprintf(sv->why, sizeof sv->why, "recording them in the new store: %s",
+			 persist_store_errmsg(st));
+	}
+	persist_store_close(st);
 }
 
 /* Does the store read without error?  Returns: 0 (it does); -EUCLEAN (it is
@@ -243,6 +315,9 @@ int cmd_recover_store(struct ctl *c, int argc, char **argv)
 	char want[PATH_MAX], stamp[32], db_to[PATH_MAX], logs_to[PATH_MAX], x[PATH_MAX];
 	const struct persist_recover_report *rep;
 	const struct persist_thread_rec *th;
+	struct salvage sv = { .th = { 0 }, .fds = NULL, .n = 0, .why = "" };
+	struct persist_fd_rec *kept = NULL;
+	size_t nkept = 0;
 	struct stat s;
 	int o, force = 0, dfd, lfd, moved, adopted = 0;
 	time_t now = time(NULL);
@@ -262,10 +337,12 @@ int cmd_recover_store(struct ctl *c, int argc, char **argv)
 	moved = fstatat(dfd, "state.db", &s, AT_SYMLINK_NOFOLLOW) == 0;
 	if (moved && store_health(c) == 0 && !force)
 		ctl_die(EXIT_RUNTIME, "%s opens and reads without error: nothing to recover (--force "
-			"moves it aside all the same, and with it the names, the kept fds and the "
+			"moves it aside all the same, and with it the ids, the names and the "
 			"history of ended children)", c->db);
 	lfd = take_lock(c, dfd);
 	nobody_else(c, dfd);
+	if (moved)
+		salvage_read(c, &sv);
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
 	/* The file first: its -wal left behind alone is deleted by SQLite
@@ -283,6 +360,7 @@ int cmd_recover_store(struct ctl *c, int argc, char **argv)
 	}
 	if (aside(c, dfd, "logs", stamp, "", logs_to, sizeof logs_to))
 		printf("moved %s/logs aside: %s/%s\n", c->dir, c->dir, logs_to);
+	salvage_write(c, &sv);
 	close(lfd);
 	close(dfd);
 
@@ -294,6 +372,8 @@ int cmd_recover_store(struct ctl *c, int argc, char **argv)
 	if (!persist_session_connected(c->s)) {
 		printf("no server answers at %s: the new store is empty (the children of a server "
 		       "that died are out of reach)\n", c->sock);
+		persist_fd_recs_free(sv.fds, sv.n);
+		persist_thread_rec_clear(&sv.th);
 		ctl_close(c);
 		return EXIT_OK;
 	}
@@ -330,12 +410,26 @@ int cmd_recover_store(struct ctl *c, int argc, char **argv)
 		printf("\n");
 		persist_child_rec_clear(&r);
 	}
+	/* The kept fds carried over: each kept only if the server has just
+	 * shown its number still names its file (the session closed the rest). */
+	if (persist_session_fd_list(c->s, &kept, &nkept) == 0) {
+		for (size_t i = 0; i < nkept; i++)
+			printf("kept fd '%s' (fd %d%s%s): %s\n", kept[i].name, kept[i].fd,
+			       kept[i].description ? ", " : "",
+			       kept[i].description ? kept[i].description : "",
+			       kept[i].verified ? "carried over" : "stale: not kept");
+		persist_fd_recs_free(kept, nkept);
+	}
 	printf("rebuilt %s from server pid %d: %d child%s adopted\n", c->db, th->pid, adopted,
 	       adopted == 1 ? "" : "ren");
+	if (*sv.why)
+		printf("the kept fds, if there were any, could not be carried over (%s): the "
+		       "server's fds that no record names were closed\n", sv.why);
 	if (moved)
-		printf("not rebuilt (in %s/%s only): the old ids and names, the children reaped "
-		       "before, and the kept fds (still open in the server, unnamed, until it "
-		       "stops)\n", c->dir, db_to);
+		printf("not rebuilt (in %s/%s only): the old ids and names, and the children "
+		       "reaped before\n", c->dir, db_to);
+	persist_fd_recs_free(sv.fds, sv.n);
+	persist_thread_rec_clear(&sv.th);
 	ctl_close(c);
 	return EXIT_OK;
 }

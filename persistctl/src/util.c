@@ -66,9 +66,9 @@ void ctl_fail(const struct ctl *c, int err, const char *fmt, ...)
 		fprintf(stderr, "%s: %s/state.db is damaged; the running children are not "
 			"affected.  Move it aside: '%s --state %s recover-store' does, and rebuilds "
 			"the store from the running server (every child adopted, with its argv from "
-			"/proc and the status of each that ended meanwhile; the names, the kept fds "
-			"and the children reaped before stay in the old file: see '%s recover-store "
-			"--help').\n", ctl_prog, dir, ctl_prog, dir, ctl_prog);
+			"/proc and the status of each that ended meanwhile, the kept fds carried "
+			"over; the names and the children reaped before stay in the old file: see "
+			"'%s recover-store --help').\n", ctl_prog, dir, ctl_prog, dir, ctl_prog);
 		break;
 	}
 	exit(EXIT_RUNTIME);

@@ -256,7 +256,7 @@ done
 check "damaged: the message says what to do (recover-store moves it aside, rebuilds from the server)" \
 	sh -c "printf '%s' \"\$1\" | grep -q \"Move it aside: '.* --state $S recover-store' does\" &&
 		printf '%s' \"\$1\" | grep -q 'rebuilds the store from the running server'" x "$err"
-check "damaged: ... and what cannot be known" says "the names, the kept fds and the children reaped before stay in the old file"
+check "damaged: ... and what cannot be known" says "the kept fds carried over; the names and the children reaped before stay in the old file"
 check "damaged: the children still run" sh -c "[ -e /proc/$pidx ] && [ \"\$(cat /proc/$spid/task/*/children | wc -w)\" = 2 ]"
 touch "$T/go3"
 check "damaged: a child that ends meanwhile stays unreaped" until_true zombie "$pidy"
@@ -292,11 +292,19 @@ check "recover-store lists each adopted child, and where its output goes" \
 		printf '%s' \"\$1\" | grep -q 'child $ny: pid $pidy, exited 6 (ended while the store was bad'" x "$rs_out"
 check "recover-store says what was not rebuilt" \
 	sh -c "printf '%s' \"\$1\" | grep -q 'rebuilt $S/state.db from server pid $spid: 2 children adopted' &&
-		printf '%s' \"\$1\" | grep -q 'not rebuilt.*names, the children reaped before, and the kept fds'" x "$rs_out"
+		printf '%s' \"\$1\" | grep -q 'not rebuilt.*the old ids and names, and the children reaped before'" x "$rs_out"
+# A session closes the server's fds its store does not record: the kept
+# socket survives the rebuild only because its record is carried over.
+check "recover-store: the kept fd is carried over" \
+	sh -c "printf '%s' \"\$1\" | grep -q \"kept fd 'web' (fd [0-9]*, tcp:127.0.0.1:$port): carried over\"" x "$rs_out"
 r fds --json
-check "rebuilt: the kept fd's name is not known" [ "$rc:$out" = "0:[]" ]
-check "rebuilt: ... but its socket is still open in the server" \
+check "rebuilt: fds lists it, verified" [ "$(printf '%s' "$out" | python3 -c '
+import json, sys; d = json.load(sys.stdin)
+print(len(d), d[0]["name"], d[0]["address"], d[0]["verified"])')" = "1 web tcp:127.0.0.1:$port True" ]
+check "rebuilt: its socket is still open in the server" \
 	timeout "$TO" python3 -c "import socket; socket.create_connection(('127.0.0.1', $port)).close()"
+r run --fd web -- sh -c '[ "$LISTEN_FDNAMES" = web ]'; idf=$out; r wait "$idf"
+check "rebuilt: run --fd passes it on" [ "$rc" = 0 ]
 r run -- sh -c 'echo new-output; exit 4'; idn=$out
 r wait "$idn"
 check "rebuilt: run and wait work" [ "$rc:$out" = "4:exited 4" ]
@@ -305,7 +313,7 @@ check "rebuilt: a new child's logs hold its output only" [ "$out" = new-output ]
 r kill "$nx"; r wait "$nx"
 check "rebuilt: the adopted child is killed and waited for" [ "$rc:$out" = "143:killed by SIGTERM" ]
 
-echo "== a state.db replaced by garbage, rebuilt by hand"
+echo "== a state.db replaced by garbage, rebuilt by recover-store, then by hand"
 r run -- sleep 601; idg=$out; pidg=$(field "$idg" pid)
 yes 'not a database' | head -c 40000 >"$S/state.db"
 r ps
@@ -313,8 +321,16 @@ check "garbage: ps exits 1, says the store is damaged, what to do" \
 	sh -c "[ $rc = 1 ] && printf '%s' \"\$1\" | grep -q 'file is not a database' &&
 		printf '%s' \"\$1\" | grep -q 'state.db is damaged.*recover-store'" x "$err"
 check "garbage: the child still runs" alive "$pidg"
+r recover-store
+check "garbage: recover-store adopts the child" \
+	sh -c "[ $rc = 0 ] && printf '%s' \"\$1\" | grep -q 'pid $pidg, running: sleep 601'" x "$out"
+check "garbage: ... and says the kept fds could not be carried over, and were closed" \
+	sh -c "printf '%s' \"\$1\" | grep -q 'kept fds, if there were any, could not be carried over (.*file is not a database).*were closed'" x "$out"
+check "garbage: the kept socket is closed" \
+	sh -c "! timeout '$TO' python3 -c \"import socket; socket.create_connection(('127.0.0.1', $port))\" 2>/dev/null"
+yes 'not a database' | head -c 40000 >"$S/state.db"
 mv "$S/state.db" "$S/state.db.mine"
-mv "$S/logs" "$S/logs.mine"
+[ ! -d "$S/logs" ] || mv "$S/logs" "$S/logs.mine"
 r ps
 check "moved aside by hand: the next persistctl rebuilds the store (exit 0)" [ $rc = 0 ]
 check "moved aside by hand: says it adopted the running child" says "adopted pid $pidg"
