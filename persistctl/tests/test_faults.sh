@@ -92,6 +92,7 @@ cleanup() {
 		kill -9 "$sp" 2>/dev/null
 	done
 	for m in $mounts; do
+		grep -q " $m " /proc/self/mounts || continue
 		umount "$m" 2>/dev/null || { sleep 0.2; umount "$m" 2>/dev/null; } ||
 			{ echo "note: $m busy, detached lazily"; umount -l "$m"; }
 	done
@@ -100,10 +101,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
 
-# A small tmpfs at $1, or a reason it cannot be had.
+# Whether a small tmpfs can be mounted here; if not, why.
 can_mount=""
 if [ "$(id -u)" != 0 ]; then
 	can_mount="not root (mounting a tmpfs needs root)"
+elif ! command -v mount >/dev/null 2>&1 || ! command -v umount >/dev/null 2>&1; then
+	can_mount="no mount/umount command in PATH"
 else
 	mkdir "$T/probe"
 	if mount -t tmpfs -o size=64k tmpfs "$T/probe" 2>"$T/mnt.err"; then
@@ -113,8 +116,9 @@ else
 	fi
 	rmdir "$T/probe"
 fi
+# A 1 MiB tmpfs at $1, listed for the cleanup before it is mounted.
 tmpfs() {
-	mkdir -m 700 "$1" && mount -t tmpfs -o size=1m,mode=700 tmpfs "$1" && mounts="$mounts $1"
+	mkdir -m 700 "$1" && mounts="$mounts $1" && mount -t tmpfs -o size=1m,mode=700 tmpfs "$1"
 }
 
 echo "== a full filesystem"
