@@ -400,8 +400,11 @@ int cmd_recover_store(struct ctl *c, int argc, char **argv)
 		if (e->error)
 			printf(" (not settled: %s)", strerror(-e->error));
 		printf(":");
-		for (size_t k = 0; k < r.argc; k++)
-			printf(" %s", r.argv[k]);
+		for (size_t k = 0; k < r.argc; k++) { /* as ps prints it: no control bytes */
+			putchar(' ');
+			for (const unsigned char *p = (const unsigned char *)r.argv[k]; *p; p++)
+				putchar(*p < 0x20 || *p == 0x7F ? '?' : *p);
+		}
 		if (r.state == PERSIST_CHILD_RUNNING) {
 			output_of(r.pid, out, sizeof out);
 			if (*out)
