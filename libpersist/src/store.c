@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* The store: opening, the schema, errors, statements, threads and named fds. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <asm/unistd.h>
 #include <near/syscall.h>
 #include "store_internal.h"
@@ -201,6 +203,14 @@ static int map_rc(sqlite3 *db, int rc)
 
 int persist__sqlerr(struct persist_store *st, int rc, const char *what)
 {
+	int sys = sqlite3_system_errno(st->db);
+
+	/* "disk I/O error" alone does not say that the disk is full, or
+	 * read-only: the system's words do. */
+	if (sys > 0 && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN ||
+			(rc & 0xff) == SQLITE_FULL))
+		return persist__fail(st, map_rc(st->db, rc), "%s: %s (%s)", what,
+				     sqlite3_errmsg(st->db), strerror(sys));
 	return persist__fail(st, map_rc(st->db, rc), "%s: %s", what, sqlite3_errmsg(st->db));
 }
 
@@ -358,6 +368,13 @@ PERSIST_EXPORT int persist_store_open(const char *path, unsigned flags,
 			snprintf(errbuf, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	/* A new file is made 0600 here, not by SQLite (0644 under the usual
+	 * umask): its -wal and -shm then get the same mode. */
+	if (flags & PERSIST_STORE_CREATE) {
+		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+	}
 	/* NOMUTEX: a handle is used by one thread at a time (documented). */
 	rc = sqlite3_open_v2(path, &st->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
@@ -366,6 +383,18 @@ PERSIST_EXPORT int persist_store_open(const char *path, unsigned flags,
 		r = st->db ? map_rc(st->db, rc) : -ENOMEM;
 		persist__fail(st, r, "cannot open the store %s: %s", path,
 			      st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		goto fail;
+	}
+	/* SQLite quietly opens read-only a file it cannot write (a read-only
+	 * filesystem, a file not ours), and then fails later with words that
+	 * do not say so (on a read-only filesystem, "unable to open database
+	 * file" and ENOENT, for the -shm it may not create): say it now. */
+	if (sqlite3_db_readonly(st->db, "main") == 1) {
+		int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		r = fd >= 0 ? -EACCES : -errno;
+		if (fd >= 0)
+			close(fd);
+		persist__fail(st, r, "the file cannot be written: %s", strerror(-r));
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);

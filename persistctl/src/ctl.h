@@ -34,6 +34,7 @@ struct ctl {
 	char db[PATH_MAX + 16];       /* DIR/state.db */
 	char **said;                  /* notes printed already (ctl_notes) */
 	size_t nsaid;
+	int quiet;                    /* ctl_open prints no recovery notes */
 };
 
 /* ---- util.c ---- */
@@ -42,6 +43,12 @@ __attribute__((format(printf, 2, 3), noreturn))
 void ctl_die(int code, const char *fmt, ...);
 __attribute__((format(printf, 1, 2)))
 void ctl_note(const char *fmt, ...);
+/* Die (exit 1) with a message about failure err; when err is a fault of
+ * the state directory's filesystem or of its store (full, read-only,
+ * corrupt), a second line says what it means for the children and what to
+ * do.  c->dir names the directory (as asked, before it is opened). */
+__attribute__((format(printf, 3, 4), noreturn))
+void ctl_fail(const struct ctl *c, int err, const char *fmt, ...);
 /* ms since the epoch as "2024-05-01T12:00:00.000Z" (buf >= 32). */
 char *ctl_iso8601(int64_t ms, char *buf, size_t len);
 int64_t ctl_now_ms(void);
@@ -100,6 +107,7 @@ int cmd_stop(struct ctl *c, int argc, char **argv);
 int cmd_listen(struct ctl *c, int argc, char **argv);
 int cmd_fds(struct ctl *c, int argc, char **argv);
 int cmd_close(struct ctl *c, int argc, char **argv);
+int cmd_recover_store(struct ctl *c, int argc, char **argv);
 
 /* Command-line helpers (main.c): a usage error (exit 2) pointing at the
  * command's --help; whether argv[i] asks for help. */

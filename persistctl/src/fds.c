@@ -56,7 +56,7 @@ int cmd_listen(struct ctl *c, int argc, char **argv)
 	ctl_open(c, PERSIST_SESSION_START);
 	r = persist_session_listen(c->s, argv[optind], argv[optind + 1], why, sizeof why);
 	if (r < 0)
-		ctl_die(EXIT_RUNTIME, "%s", *why ? why : strerror(-r));
+		ctl_fail(c, r, "%s", *why ? why : strerror(-r));
 	r = persist_session_fd_list(c->s, &recs, &n);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		if (strcmp(recs[i].name, argv[optind]) == 0)
@@ -86,7 +86,7 @@ int cmd_fds(struct ctl *c, int argc, char **argv)
 	ctl_open(c, PERSIST_SESSION_OFFLINE);
 	r = persist_session_fd_list(c->s, &recs, &n);
 	if (r < 0)
-		ctl_die(EXIT_RUNTIME, "cannot read the kept fds from %s: %s", c->db,
+		ctl_fail(c, r, "cannot read the kept fds from %s: %s", c->db,
 			persist_store_errmsg(persist_session_store(c->s)));
 	if (json) {
 		printf("[");
@@ -125,7 +125,7 @@ int cmd_close(struct ctl *c, int argc, char **argv)
 	if (r == -ENOENT)
 		ctl_die(EXIT_RUNTIME, "no fd is kept as '%s' (see 'persistctl fds')", argv[optind]);
 	if (r < 0)
-		ctl_die(EXIT_RUNTIME, "cannot close '%s': %s", argv[optind], strerror(-r));
+		ctl_fail(c, r, "cannot close '%s': %s", argv[optind], strerror(-r));
 	ctl_close(c);
 	return EXIT_OK;
 }

@@ -28,6 +28,8 @@ static const char help[] =
 "  status [--json]           the server's pid, socket, uptime, children per state\n"
 "  stop [--grace S]          TERM every child, KILL after S seconds (default 5),\n"
 "                            record their statuses, end the server; the store stays\n"
+"  recover-store [--force]   a damaged DIR/state.db: move it aside and rebuild the\n"
+"                            store from the running server (adopts every child)\n"
 "\n"
 "Options:\n"
 "  --state DIR   state directory: socket, store, logs.  Default:\n"
@@ -55,6 +57,7 @@ static const struct {
 	{ "wait", cmd_wait },   { "kill", cmd_kill }, { "logs", cmd_logs },
 	{ "status", cmd_status }, { "stop", cmd_stop },
 	{ "listen", cmd_listen }, { "fds", cmd_fds }, { "close", cmd_close },
+	{ "recover-store", cmd_recover_store },
 };
 
 void ctl_usage_error(const char *cmd, const char *fmt, ...)

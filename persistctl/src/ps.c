@@ -110,7 +110,7 @@ int cmd_ps(struct ctl *c, int argc, char **argv)
 	ctl_open(c, PERSIST_SESSION_OFFLINE);
 	r = persist_store_children(ctl_store(c), 0, &recs, &n);
 	if (r < 0)
-		ctl_die(EXIT_RUNTIME, "cannot read the children from %s: %s", c->db,
+		ctl_fail(c, r, "cannot read the children from %s: %s", c->db,
 			persist_store_errmsg(ctl_store(c)));
 	ctl_close(c);
 	if (json)

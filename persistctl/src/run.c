@@ -75,7 +75,7 @@ int cmd_run(struct ctl *c, int argc, char **argv)
 	};
 	r = persist_session_run(c->s, name, &sp, &id, why, sizeof why);
 	if (r < 0)
-		ctl_die(EXIT_RUNTIME, "%s", *why ? why : strerror(-r));
+		ctl_fail(c, r, "%s", *why ? why : strerror(-r));
 	printf("%lld\n", (long long)id);
 	ctl_close(c);
 	free(cwd);

@@ -24,17 +24,20 @@ void ctl_open(struct ctl *c, unsigned flags)
 		dir = want;
 	else
 		dir = NULL; /* too long: the session says so */
+	/* Named as asked until the session resolves it: for the messages. */
+	snprintf(c->dir, sizeof c->dir, "%s", dir ? dir : "");
 	r = persist_session_open(dir, flags, &c->s, why, sizeof why);
 	if (r < 0) {
 		if (!*why)
 			snprintf(why, sizeof why, "cannot open the state directory %s: %s",
 				 dir ? dir : "(the default)", strerror(-r));
-		ctl_die(EXIT_RUNTIME, "%s", why);
+		ctl_fail(c, r, "%s", why);
 	}
 	snprintf(c->dir, sizeof c->dir, "%s", persist_session_dir(c->s));
 	snprintf(c->sock, sizeof c->sock, "%s/sock", c->dir);
 	snprintf(c->db, sizeof c->db, "%s/state.db", c->dir);
-	ctl_notes(c);
+	if (!c->quiet)
+		ctl_notes(c);
 }
 
 void ctl_close(struct ctl *c)
@@ -107,7 +110,7 @@ void ctl_child(struct ctl *c, int64_t id, struct persist_child_rec *r)
 	if (e == -ENOENT)
 		ctl_die(EXIT_RUNTIME, "no child %" PRId64 " in %s (see '%s ps')", id, c->dir, ctl_prog);
 	if (e < 0)
-		ctl_die(EXIT_RUNTIME, "cannot read child %" PRId64 " from %s: %s", id, c->db,
+		ctl_fail(c, e, "cannot read child %" PRId64 " from %s: %s", id, c->db,
 			persist_store_errmsg(ctl_store(c)));
 }
 
@@ -138,6 +141,6 @@ void ctl_child_ref(struct ctl *c, const struct ctl_ref *ref, struct persist_chil
 		ctl_die(EXIT_RUNTIME, "no child named '%s' in %s (see '%s ps')", ref->name, c->dir,
 			ctl_prog);
 	if (e < 0)
-		ctl_die(EXIT_RUNTIME, "cannot read child '%s' from %s: %s", ref->name, c->db,
+		ctl_fail(c, e, "cannot read child '%s' from %s: %s", ref->name, c->db,
 			persist_store_errmsg(ctl_store(c)));
 }

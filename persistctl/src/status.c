@@ -72,7 +72,7 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 	th = persist_session_thread_rec(c->s);
 	r = persist_store_children_each(ctl_store(c), 0, count, &k);
 	if (r < 0)
-		ctl_die(EXIT_RUNTIME, "cannot read the children from %s: %s", c->db,
+		ctl_fail(c, r, "cannot read the children from %s: %s", c->db,
 			persist_store_errmsg(ctl_store(c)));
 	if (up) {
 		started = boot_ms(th->starttime);

@@ -78,7 +78,7 @@ int cmd_stop(struct ctl *c, int argc, char **argv)
 	server_pid = th->pid;
 	r = persist_store_children(ctl_store(c), thread_id, &recs, &n);
 	if (r < 0)
-		ctl_die(EXIT_RUNTIME, "cannot read the children from %s: %s", c->db,
+		ctl_fail(c, r, "cannot read the children from %s: %s", c->db,
 			persist_store_errmsg(ctl_store(c)));
 	r = persist_session_stop(c->s, grace > INT_MAX ? INT_MAX : (int)grace, why, sizeof why);
 	if (r < 0) {
@@ -91,7 +91,7 @@ int cmd_stop(struct ctl *c, int argc, char **argv)
 					 now.pid);
 			persist_child_rec_clear(&now);
 		}
-		ctl_die(EXIT_RUNTIME, "%s", *why ? why : strerror(-r));
+		ctl_fail(c, r, "%s", *why ? why : strerror(-r));
 	}
 	tally(c, thread_id, recs, n, &signalled, &killed);
 	persist_child_recs_free(recs, n);

@@ -37,6 +37,43 @@ void ctl_note(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void ctl_fail(const struct ctl *c, int err, const char *fmt, ...)
+{
+	const char *dir = c && c->dir[0] ? c->dir : "the state directory";
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: ", ctl_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	switch (err) {
+	case -ENOSPC:
+	case -EDQUOT:
+		fprintf(stderr, "%s: the filesystem of %s is full: free space on it ('df %s' "
+			"shows it), then run this again.  The running children are not affected; "
+			"the exit status of one that ends meanwhile is kept by the server and "
+			"recorded then.\n", ctl_prog, dir, dir);
+		break;
+	case -EROFS:
+		fprintf(stderr, "%s: %s is on a read-only filesystem: make it writable again "
+			"(e.g. 'mount -o remount,rw' of its filesystem), then run this again.  The "
+			"running children are not affected; the exit status of one that ends "
+			"meanwhile is kept by the server and recorded then.\n", ctl_prog, dir);
+		break;
+	case -EUCLEAN:
+		fprintf(stderr, "%s: %s/state.db is damaged; the running children are not "
+			"affected.  Move it aside: '%s --state %s recover-store' does, and rebuilds "
+			"the store from the running server (every child adopted, with its argv from "
+			"/proc and the status of each that ended meanwhile, the kept fds carried "
+			"over; the names and the children reaped before stay in the old file: see "
+			"'%s recover-store --help').\n", ctl_prog, dir, ctl_prog, dir, ctl_prog);
+		break;
+	}
+	exit(EXIT_RUNTIME);
+}
+
 int64_t ctl_now_ms(void)
 {
 	struct timespec ts;

@@ -93,9 +93,9 @@ int cmd_wait(struct ctl *c, int argc, char **argv)
 		return code;
 	}
 	if (persist_store_child_get(ctl_store(c), id, &r) == 0 && r.state == PERSIST_CHILD_RUNNING)
-		ctl_die(EXIT_RUNTIME, "waiting for child %lld (pid %d): %s; it still runs as far as "
+		ctl_fail(c, x, "waiting for child %lld (pid %d): %s; it still runs as far as "
 			"%s knows ('%s ps' looks again, '%s wait %lld' waits again)", (long long)id,
 			r.pid, strerror(-x), c->db, ctl_prog, ctl_prog, (long long)id);
-	ctl_die(EXIT_RUNTIME, "waiting for child %lld: %s ('%s ps' shows what is known of it)",
+	ctl_fail(c, x, "waiting for child %lld: %s ('%s ps' shows what is known of it)",
 		(long long)id, strerror(-x), ctl_prog);
 }
