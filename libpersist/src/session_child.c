@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <handle/child.h>
 #include <handle/process.h>
 #include "session_internal.h"
@@ -186,6 +187,12 @@ PERSIST_EXPORT int persist_session_run(struct persist_session *s, const char *na
 			goto lost;
 		persist_session_log_path(s, cid, 1, out, sizeof out);
 		persist_session_log_path(s, cid, 2, err, sizeof err);
+		/* The id is new: a file by its name is a leftover of another
+		 * store (a rebuilt one starts its ids afresh). */
+		if (!use.stdout_path)
+			unlink(out);
+		if (!use.stderr_path)
+			unlink(err);
 		if (!use.stdout_path)
 			use.stdout_path = out;
 		if (!use.stderr_path)

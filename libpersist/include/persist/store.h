@@ -57,7 +57,8 @@ struct persist_store;
  * first opens create it exactly once.  On failure a message goes to errbuf
  * (if errlen > 0) and *out is NULL.
  * Returns: 0; -EINVAL (bad flags); -ENOENT (missing, no CREATE);
- * -EACCES; -EUCLEAN (not a store, or corrupt); -EPROTONOSUPPORT (written
+ * -EACCES; -EROFS (a file that can only be read); -EUCLEAN (not a store,
+ * or corrupt); -EPROTONOSUPPORT (written
  * by a newer libpersist); -EBUSY; -ENOMEM; -EIO. */
 PERSIST_EXPORT int persist_store_open(const char *path, unsigned flags,
 				      struct persist_store **out, char *errbuf, size_t errlen);
