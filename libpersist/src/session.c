@@ -235,7 +235,6 @@ static int settle_old_thread(struct persist_session *s, int new_pid,
 	struct persist_thread_rec old = { 0 };
 	int r = persist_store_thread_find(s->st, s->sock, &old);
 
-	s->known = 0;
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
@@ -243,8 +242,7 @@ static int settle_old_thread(struct persist_session *s, int new_pid,
 			     persist_store_errmsg(s->st));
 		return r;
 	}
-	s->known = old.pid == new_pid && old.starttime == new_start;
-	if (!s->known) {
+	if (old.pid != new_pid || old.starttime != new_start) {
 		if (persist__thread_alive(&old))
 			snprintf(s->notice, sizeof s->notice, "server pid %d, recorded for %.300s, still "
 				 "runs but no longer answers there; its children are out of reach",
@@ -357,10 +355,9 @@ int persist__acquire(struct persist_session *s, unsigned flags, int64_t settle_f
 	if (r < 0)
 		return r;
 	persist__crash_point("open:after-record-thread");
-	/* Only a store that knew this thread knows what it owns: a store made
-	 * afresh beside a running server (a rebuilt one) must not close the
-	 * fds it has not heard of. */
-	r = s->known ? persist__fds_trim(s) : 0;
+	/* What no record names is not the thread's to keep: after a store is
+	 * rebuilt, only the kept fds carried over survive (recover-store). */
+	r = persist__fds_trim(s);
 	if (r < 0 && r != -ENOSYS && r != -EINVAL) {
 		persist__say(why, whylen, "cannot bring the fd table of the server at %s back to "
 			     "what it owns: %s", s->sock, strerror(-r));

@@ -27,8 +27,6 @@ struct persist_session {
 	struct handle_fd own[6];    /* the thread's stdio and the server's own
 				       sockets, for the fd-table trim */
 	int nown;
-	int known;                  /* the store knew this very thread (pid and
-				       start time) before this open */
 };
 
 /* session.c: take the lock, connect (starting the server if flags say
