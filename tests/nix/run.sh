@@ -119,7 +119,10 @@ for l in $layers; do
 		if grep -q '^== tests/test_.*\.sh$' "$SCRATCH/$l.log"; then
 			grep -q '^== [0-9]* passed, 0 failed$' "$SCRATCH/$l.log" ||
 				fail "$l: a shell test did not pass"
-			if grep -q '^skip ' "$SCRATCH/$l.log"; then
+			# (A check that needs root, as mounting a tmpfs does, is
+			# skipped by the unprivileged build user: that is no
+			# missing tool.)
+			if grep '^skip ' "$SCRATCH/$l.log" | grep -qv ': not root'; then
 				grep '^skip ' "$SCRATCH/$l.log" >&2; fail "$l: a shell test skipped a check"
 			fi
 			sh_ok=", $(sed -n 's/^== \([0-9]*\) passed, 0 failed$/\1/p' "$SCRATCH/$l.log" | paste -sd+) shell checks"
