@@ -796,7 +796,8 @@ static int cut_answer(int fd, void *arg)
 		return 0;
 	case CUT_TRICKLE:
 		for (int i = 0; i < 8; i++) {
-			put(fd, (char *)&v + i, 1);
+			if (send(fd, (char *)&v + i, 1, MSG_NOSIGNAL) < 0)
+				return 0; /* the controller gave up */
 			nap(250); /* 2 s for the answer */
 		}
 		return drain(fd) == 0 ? 0 : 3;
