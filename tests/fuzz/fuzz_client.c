@@ -1,36 +1,47 @@
-// SPDX-License-Identifier: MIT
 /* libFuzzer harness for libtransport's client against a hostile server.
  *
- * The fuzz input (fuzz_client.h) is what a fake server sends: its hello,
- * answers and READ_MEM data, cut into writes that may carry fds, plus a
- * short script of what the controller does with the connection: blocking
- * calls, pipelines, the non-blocking API, memory reads and writes in-band
- * (and the memory transport's probe), allocations, take_fd, fork, exec,
- * batches, the sysif.  libtransport's sources are compiled into this harness
- * with the fuzzer's instrumentation.
+ * The fuzz input (fuzz_client.h) is what a fake server sends (its hello,
+ * answers and READ_MEM data, each answer's size twisted or not, some writes
+ * carrying fds) plus a short script of what the controller does with the
+ * connection: blocking calls, pipelines, the non-blocking API, memory reads
+ * and writes in-band (and the memory transport's probe), allocations,
+ * take_fd, fork, exec, batches, the sysif.  libtransport's sources are
+ * compiled into this harness with the fuzzer's instrumentation.
  *
- * The whole stream is written into a socketpair before the controller
- * starts, and the server's side is shut for writing: every wait of the
- * controller ends at once, with bytes or end of file, whatever its timeout,
- * so a run is fast and the same every time.  The server's side is never
- * shut for reading, so the controller's sends succeed; they are drained and
- * parsed after each operation.
+ * The fake server is a thread on the other end of a socketpair.  It sends
+ * each answer when its request has arrived (never ahead: the controller
+ * rightly takes bytes nobody asked for as a protocol error), and more only
+ * when the controller waits with nothing to read: its thread is blocked in
+ * a read (/proc/self/task/TID/syscall) and no request is pending.  That state lasts until the server
+ * acts, so runs are the same every time, and no wait outlasts the input:
+ * once the stream is used up, the server shuts its sending side.  The
+ * thread lives across inputs, and the process runs on one CPU: handing
+ * the turn between two threads there costs microseconds, not the
+ * millisecond of a wakeup across CPUs (and the fuzzer takes one core).
  *
- * What aborts (besides ASan, UBSan, leaks, timeouts and -malloc_limit_mb):
+ * What aborts (besides ASan, UBSan, leaks, -timeout and -malloc_limit_mb):
  *   - a result that is neither success nor a -errno (-4095..-1), or not the
  *     one the API documents where it is certain (-EBUSY, -EAGAIN);
  *   - a request from the controller that is malformed, or that it should
  *     never have sent (only those of the script may appear);
  *   - bytes sent after the connection was found broken;
+ *   - a call's result read from bytes the server sent before that call's
+ *     request arrived (an extra answer, the rest of a READ_MEM): a stale
+ *     answer taken for a fresh one;
  *   - an fd left open in this process once the connection is closed. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <time.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <asm/unistd.h>
@@ -53,15 +64,105 @@
  * another process. */
 #define NO_PID 0x7fffffff
 
-/* ---- the controller's stream, as the server receives it ---------------- */
+/* ---- the fake server (its own thread) ---------------------------------- */
 
-struct watch {
-	int fd;                 /* the server's end */
+struct server {
+	int fd;                 /* its end of the socketpair */
+	const uint8_t *s;       /* the stream, pos of n bytes sent */
+	size_t n, pos;
+	const uint8_t *tw;      /* twists */
+	size_t ntw;
+	unsigned answers;       /* sent so far, the hello included */
+	unsigned nfds;          /* per write that carries fds */
+	int eof;                /* nothing more to send: shut once asked */
+	int shut;
+	int statfd;             /* /proc/self/task/<controller>/syscall */
+	/* The controller's requests, parsed as they come. */
 	unsigned char req[sizeof(struct near_request)];
 	size_t have;            /* bytes of req so far */
 	uint64_t skip;          /* WRITE_MEM payload still to come */
-	size_t total;           /* bytes received in all */
+	size_t cpos;            /* bytes of the controller's parsed (atomic) */
+	size_t cur;             /* where the request being parsed starts */
+	unsigned nreq;          /* requests received */
+	size_t rq_start[512];   /* where request i starts in the controller's bytes, */
+	size_t rq_pos[512];     /* and pos when it had come, before its answer */
+	pthread_mutex_t lock;   /* taking bytes and counting them; sending and
+				 * moving pos */
+	size_t received;
 };
+
+static int devnull = -1;
+
+NOCOV static void put(struct server *v, size_t len, int fds)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} ctl;
+	struct iovec iov = { (void *)(v->s + v->pos), len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t r;
+
+	if (fds) {
+		struct cmsghdr *cm;
+		int fd[4] = { devnull, devnull, devnull, devnull };
+
+		memset(&ctl, 0, sizeof ctl);
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = CMSG_SPACE(v->nfds * sizeof(int));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(v->nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fd, v->nfds * sizeof(int));
+	}
+	/* At most FC_MAX_LEN bytes, into an empty socket: never blocks. */
+	pthread_mutex_lock(&v->lock);
+	r = sendmsg(v->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (r < 0 && (errno == EPIPE || errno == ECONNRESET))
+		r = (ssize_t)len; /* the controller is gone: nobody to tell */
+	if (r != (ssize_t)len)
+		fail("the fake server's write: %zd of %zu bytes (%s)", r, len,
+		     r < 0 ? strerror(errno) : "short");
+	v->pos += len;
+	pthread_mutex_unlock(&v->lock);
+}
+
+NOCOV static void shut(struct server *v)
+{
+	if (!v->shut && shutdown(v->fd, SHUT_WR) < 0 && errno != ENOTCONN)
+		fail("shutdown: %s", strerror(errno));
+	v->shut = 1;
+}
+
+/* The next answer, expect bytes as the request expects, twisted. */
+NOCOV static void answer(struct server *v, size_t expect)
+{
+	unsigned k = v->answers++;
+	uint8_t t = k < v->ntw ? v->tw[k] : 0;
+	size_t len, left = v->n - v->pos;
+
+	if (v->eof)
+		return;
+	switch (t & 7) {
+	case FC_TW_EXACT: len = expect; break;
+	case FC_TW_PLUS8: len = expect + 8; break;
+	case FC_TW_PLUS1: len = expect + 1; break;
+	case FC_TW_MINUS4: len = expect > 4 ? expect - 4 : 0; break;
+	case FC_TW_MINUS1: len = expect - 1; break;
+	case FC_TW_DOUBLE: len = 2 * expect; break;
+	case FC_TW_REST: len = left; break;
+	default: len = 0; break;
+	}
+	if (len > left)
+		len = left;
+	if (len)
+		put(v, len, !!(t & FC_TW_FDS));
+	/* End of file comes when the controller waits for more: shut now,
+	 * and whether it sees the end before its next step would be timing. */
+	if ((t & FC_TW_EOF) || v->pos == v->n)
+		v->eof = 1;
+}
 
 NOCOV static void check_request(const struct near_request *q)
 {
@@ -85,97 +186,138 @@ NOCOV static void check_request(const struct near_request *q)
 	}
 }
 
-NOCOV static void feed(struct watch *w, const unsigned char *b, size_t n)
+/* A request has come whole: note where, then answer it. */
+NOCOV static void request(struct server *v, size_t expect)
 {
-	w->total += n;
+	if (v->nreq < sizeof v->rq_start / sizeof *v->rq_start) {
+		v->rq_start[v->nreq] = v->cur;
+		v->rq_pos[v->nreq] = v->pos;
+	}
+	v->nreq++;
+	answer(v, expect);
+}
+
+/* Parse the controller's bytes; answer each request once it is whole. */
+NOCOV static void feed(struct server *v, const unsigned char *b, size_t n)
+{
+	size_t at = v->cpos;
+
 	while (n) {
 		size_t k;
-		if (w->skip) {
-			k = w->skip < n ? (size_t)w->skip : n;
-			w->skip -= k;
+		if (v->skip) {
+			k = v->skip < n ? (size_t)v->skip : n;
+			v->skip -= k;
+			at += k;
+			if (v->skip == 0)
+				request(v, 8); /* the WRITE_MEM, payload and all */
 		} else {
-			k = sizeof w->req - w->have < n ? sizeof w->req - w->have : n;
-			memcpy(w->req + w->have, b, k);
-			w->have += k;
-			if (w->have == sizeof w->req) {
-				struct near_request q;
-				memcpy(&q, w->req, sizeof q);
+			struct near_request q;
+			if (v->have == 0)
+				v->cur = at;
+			k = sizeof v->req - v->have < n ? sizeof v->req - v->have : n;
+			memcpy(v->req + v->have, b, k);
+			v->have += k;
+			at += k;
+			if (v->have == sizeof v->req) {
+				memcpy(&q, v->req, sizeof q);
 				check_request(&q);
-				w->have = 0;
-				if (q.nr == NEAR_OP_WRITE_MEM)
-					w->skip = (uint64_t)q.args[1];
+				v->have = 0;
+				if (q.nr == NEAR_OP_WRITE_MEM && q.args[1])
+					v->skip = (uint64_t)q.args[1];
+				else if (q.nr == NEAR_OP_READ_MEM)
+					request(v, (size_t)q.args[1] + 8);
+				else
+					request(v, 8);
 			}
 		}
 		b += k;
 		n -= k;
 	}
+	__atomic_store_n(&v->cpos, at, __ATOMIC_RELEASE);
 }
 
-/* Take whatever the controller sent. */
-NOCOV static void drain(struct watch *w)
+/* Is the controller's thread blocked in a syscall that reads (not, say,
+ * on the harness's lock)?  With no request pending, it waits for us. */
+NOCOV static int controller_waits(struct server *v)
+{
+	char buf[256];
+	ssize_t n = pread(v->statfd, buf, sizeof buf - 1, 0);
+	long nr;
+
+	if (n <= 0)
+		fail("reading the controller's /proc syscall: %s", n < 0 ? strerror(errno) : "empty");
+	buf[n] = '\0';
+	if (buf[0] < '0' || buf[0] > '9')
+		return 0; /* "running" */
+	nr = strtol(buf, NULL, 10);
+	return nr == __NR_recvfrom || nr == __NR_recvmsg || nr == __NR_ppoll || nr == __NR_poll;
+}
+
+NOCOV static int pending(struct server *v)
+{
+	int q = 0;
+
+	if (ioctl(v->fd, FIONREAD, &q) < 0)
+		fail("FIONREAD: %s", strerror(errno));
+	return q;
+}
+
+/* Serve one input, until the controller closes. */
+NOCOV static void serve(struct server *v)
 {
 	static unsigned char buf[1 << 16];
+	unsigned idle = 0;
 
+	answer(v, sizeof(struct near_hello));
 	for (;;) {
-		ssize_t n = recv(w->fd, buf, sizeof buf, MSG_DONTWAIT);
-		if (n > 0) {
-			feed(w, buf, (size_t)n);
+		struct pollfd p = { v->fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (poll(&p, 1, 0) == 1) {
+			pthread_mutex_lock(&v->lock);
+			n = recv(v->fd, buf, sizeof buf, MSG_DONTWAIT);
+			if (n > 0)
+				v->received += (size_t)n;
+			pthread_mutex_unlock(&v->lock);
+			if (n == 0 || (n < 0 && errno == ECONNRESET))
+				return; /* the controller closed */
+			if (n < 0 && errno != EAGAIN && errno != EINTR)
+				fail("recv: %s", strerror(errno));
+			if (n > 0)
+				feed(v, buf, (size_t)n);
+			idle = 0;
 			continue;
 		}
-		if (n < 0 && errno == EINTR)
+		/* In this order: waiting first, then nothing pending. */
+		if (!v->shut && controller_waits(v) && pending(v) == 0) {
+			size_t len = v->n - v->pos < FC_WAKE ? v->n - v->pos : FC_WAKE;
+			if (v->eof || len == 0)
+				shut(v);
+			else
+				put(v, len, 0);
+			idle = 0;
 			continue;
-		if (n == 0 || errno == EAGAIN || errno == ECONNRESET)
-			return;
-		fail("recv: %s", strerror(errno));
+		}
+		if (++idle < 16) {
+			sched_yield();
+		} else {
+			struct timespec ts = { 0, 100 * 1000 };
+			ppoll(&p, 1, &ts, NULL);
+		}
 	}
 }
 
-/* ---- the fake server ---------------------------------------------------- */
+static sem_t go, done;
 
-static int devnull = -1;
-
-/* Write the stream in writes of chunk bytes; those in fd_mask carry fds. */
-NOCOV static void serve(int fd, const uint8_t *s, size_t n, size_t chunk, unsigned fd_mask)
+NOCOV static void *server_main(void *arg)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(FC_FDS * sizeof(int))];
-	} ctl;
-	size_t off = 0;
-
-	if (chunk == 0 || chunk > n)
-		chunk = n;
-	if (chunk && (n + chunk - 1) / chunk > FC_MAX_WRITES)
-		chunk = (n + FC_MAX_WRITES - 1) / FC_MAX_WRITES;
-	for (unsigned k = 0; off < n; k++) {
-		size_t len = n - off < chunk ? n - off : chunk;
-		struct iovec iov = { (void *)(s + off), len };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-		ssize_t r;
-
-		if (k < 8 && (fd_mask >> k & 1)) {
-			struct cmsghdr *cm;
-			int fds[FC_FDS];
-
-			memset(&ctl, 0, sizeof ctl);
-			mh.msg_control = ctl.buf;
-			mh.msg_controllen = sizeof ctl.buf;
-			cm = CMSG_FIRSTHDR(&mh);
-			cm->cmsg_level = SOL_SOCKET;
-			cm->cmsg_type = SCM_RIGHTS;
-			cm->cmsg_len = CMSG_LEN(sizeof fds);
-			for (int i = 0; i < FC_FDS; i++)
-				fds[i] = devnull;
-			memcpy(CMSG_DATA(cm), fds, sizeof fds);
-		}
-		r = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (r != (ssize_t)len)
-			fail("the fake server's write %u: %zd of %zu bytes (%s)", k, r, len,
-			     r < 0 ? strerror(errno) : "short");
-		off += len;
+	for (;;) {
+		while (sem_wait(&go) < 0)
+			;
+		serve(arg);
+		sem_post(&done);
 	}
-	if (shutdown(fd, SHUT_WR) < 0)
-		fail("shutdown: %s", strerror(errno));
+	return NULL;
 }
 
 /* ---- the controller ----------------------------------------------------- */
@@ -194,13 +336,16 @@ NOCOV static int fd_count(void)
 	return n;
 }
 
+static int trace; /* FUZZ_CLIENT_TRACE=1: print every result to stderr */
+
 NOCOV static void check_ret(const char *what, long r)
 {
+	if (trace)
+		fprintf(stderr, "fuzz_client: %s: %ld\n", what, r);
 	if (r > 0 || r < -4095)
 		fail("%s returned %ld: neither 0 nor a -errno", what, r);
 }
 
-static const int timeouts[4] = { -1, 0, 1000, -1 };
 static int probe;
 
 /* After a hello: no pid of another process, and in-band unless the probe
@@ -239,6 +384,48 @@ NOCOV static unsigned submit_n(struct transport_conn *c, unsigned n)
 	return ok;
 }
 
+static struct server v;
+
+/* What the controller has sent so far: taken by the server, or waiting. */
+NOCOV static size_t sent_so_far(struct server *w)
+{
+	size_t n;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->received + (size_t)pending(w);
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+/* A call whose request started at byte from of the controller's stream
+ * returned a result: it must come from bytes the server sent after that
+ * request came (the controller reads exactly 8 bytes for a lone call). */
+NOCOV static void check_fresh(struct transport_conn *c, size_t from)
+{
+	size_t sent, read_to;
+	unsigned i;
+	int unread = 0;
+
+	/* Let the server parse all that was sent. */
+	while (__atomic_load_n(&v.cpos, __ATOMIC_ACQUIRE) != (sent = sent_so_far(&v)))
+		sched_yield();
+	for (i = 0; i < v.nreq && i < sizeof v.rq_start / sizeof *v.rq_start; i++)
+		if (v.rq_start[i] == from)
+			break;
+	if (i == v.nreq)
+		fail("a call returned a result, and its request never reached the server");
+	if (i == sizeof v.rq_start / sizeof *v.rq_start)
+		return;
+	pthread_mutex_lock(&v.lock);
+	if (ioctl(transport_fd(c), FIONREAD, &unread) < 0)
+		fail("FIONREAD: %s", strerror(errno));
+	read_to = v.pos - (size_t)unread;
+	pthread_mutex_unlock(&v.lock);
+	if (read_to < v.rq_pos[i] + 8)
+		fail("request %u's result was read from stream bytes %zu..%zu, sent before it came "
+		     "(at %zu): a stale answer", i + 1, read_to - 8, read_to, v.rq_pos[i]);
+}
+
 NOCOV static void run_op(struct transport_conn *c, uint8_t op)
 {
 	static unsigned char mem[(1 << 16) + 16];
@@ -248,10 +435,17 @@ NOCOV static void run_op(struct transport_conn *c, uint8_t op)
 	int r;
 
 	switch (op & 15) {
-	case FC_OP_CALL:
+	case FC_OP_CALL: {
+		size_t from = sent_so_far(&v);
+		near_request_set(&q, __NR_getpid, 0, 0, 0, 0, 0, 0);
+		r = transport_call(c, &q, &res);
+		check_ret("transport_call", r);
+		if (r == 0)
+			check_fresh(c, from);
+		break;
+	}
 	case FC_OP_EXIT:
-		near_request_set(&q, (op & 15) == FC_OP_CALL ? __NR_getpid : __NR_exit_group,
-				 0, 0, 0, 0, 0, 0);
+		near_request_set(&q, __NR_exit_group, 0, 0, 0, 0, 0, 0);
 		check_ret("transport_call", transport_call(c, &q, &res));
 		break;
 	case FC_OP_PIPELINE:
@@ -308,12 +502,17 @@ NOCOV static void run_op(struct transport_conn *c, uint8_t op)
 		break;
 	}
 	case FC_OP_NONBLOCK:
+		/* An event loop of the program's own; its poll waits (the
+		 * server answers a controller blocked in it), so the number
+		 * of rounds does not depend on timing. */
 		submit_n(c, p % 4 + 1);
 		for (int i = 0; i < 64 && transport_outstanding(c); i++) {
 			struct pollfd pf = { transport_fd(c), transport_events(c), 0 };
-			if (pf.events)
-				poll(&pf, 1, 0);
-			check_ret("transport_io", transport_io(c));
+			if (pf.events && poll(&pf, 1, 10000) != 1)
+				fail("poll of the connection: nothing in 10 s");
+			r = transport_io(c);
+			if (r > 0 || r < -4095)
+				fail("transport_io returned %d", r);
 			while ((r = transport_result(c, &res)) != -EAGAIN)
 				check_ret("transport_result", r);
 		}
@@ -346,7 +545,7 @@ NOCOV static void run_op(struct transport_conn *c, uint8_t op)
 			fail("transport_mem_use: %d", r);
 		break;
 	case FC_OP_TIMEOUT:
-		transport_set_timeout(c, timeouts[p % 4]);
+		transport_set_timeout(c, p & 1 ? 1000 : -1);
 		break;
 	}
 }
@@ -354,45 +553,74 @@ NOCOV static void run_op(struct transport_conn *c, uint8_t op)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct transport_conn *c = NULL;
-	struct watch w = { 0 };
-	size_t nops, head;
+	size_t nops, ntw, head;
+	static pthread_t th;
+	char path[64];
 	int sv[2], fds, r;
 
 	if (size < FC_HEADER || size > FC_MAX_LEN)
 		return -1;
-	if (devnull < 0 && (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
-		fail("open /dev/null: %s", strerror(errno));
-	nops = data[3] % (FC_MAX_OPS + 1);
-	head = FC_HEADER + nops;
+	if (devnull < 0) {
+		cpu_set_t one;
+		int cpu = sched_getcpu();
+
+		trace = getenv("FUZZ_CLIENT_TRACE") && *getenv("FUZZ_CLIENT_TRACE") != '0';
+		if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+			fail("open /dev/null: %s", strerror(errno));
+		/* The controller is this thread: its syscall, read by the server. */
+		snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", (long)syscall(__NR_gettid));
+		if ((v.statfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			fail("open %s: %s", path, strerror(errno));
+		CPU_ZERO(&one);
+		CPU_SET(cpu < 0 ? 0 : cpu, &one);
+		sched_setaffinity(0, sizeof one, &one); /* best effort */
+		if (sem_init(&go, 0, 0) < 0 || sem_init(&done, 0, 0) < 0)
+			fail("sem_init: %s", strerror(errno));
+		pthread_mutex_init(&v.lock, NULL);
+		if ((r = pthread_create(&th, NULL, server_main, &v)) != 0)
+			fail("pthread_create: %s", strerror(r));
+	}
+	nops = data[1] % (FC_MAX_OPS + 1);
+	ntw = data[2] % (FC_MAX_TWISTS + 1);
+	head = FC_HEADER + nops + ntw;
 	if (size < head)
 		return -1;
 	probe = !!(data[0] & FC_PROBE);
 	fds = fd_count();
+	if (trace)
+		fprintf(stderr, "fuzz_client: an input of %zu bytes\n", size);
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		fail("socketpair: %s", strerror(errno));
-	serve(sv[1], data + head, size - head, 16u * data[1], data[2]);
-	w.fd = sv[1];
+	v.pos = v.answers = v.shut = v.eof = 0;
+	v.have = v.skip = v.cpos = v.cur = v.nreq = v.received = 0;
+	v.fd = sv[1];
+	v.s = data + head;
+	v.n = size - head;
+	v.tw = data + FC_HEADER + nops;
+	v.ntw = ntw;
+	v.nfds = 1 + (data[3] & 3);
+	sem_post(&go);
 
-	r = transport_attach(sv[0], timeouts[data[0] & 3], &c, NULL, 0);
+	r = transport_attach(sv[0], data[0] & FC_TIMEOUT ? 1000 : -1, &c, NULL, 0);
 	check_ret("transport_attach", r);
 	if (r == 0) {
 		tame(c);
 		for (size_t i = 0; i < nops; i++) {
 			int broken = c->broken;
-			size_t before;
+			size_t before = sent_so_far(&v);
 
-			drain(&w);
-			before = w.total;
+			if (trace)
+				fprintf(stderr, "fuzz_client: op %zu: %#x\n", i, data[FC_HEADER + i]);
 			run_op(c, data[FC_HEADER + i]);
-			drain(&w);
-			if (broken && w.total != before)
+			if (broken && sent_so_far(&v) != before)
 				fail("op %zu (%#x) sent %zu bytes on a broken connection", i,
-				     data[FC_HEADER + i], w.total - before);
+				     data[FC_HEADER + i], sent_so_far(&v) - before);
 		}
 		transport_close(c);
 	}
-	drain(&w);
+	while (sem_wait(&done) < 0)
+		;
 	close(sv[1]);
 	if (fd_count() != fds)
 		fail("%d fds open after the connection was closed, %d before", fd_count(), fds);
