@@ -38,17 +38,35 @@ static int map_arena(struct transport_conn *c, uint64_t len, struct transport__a
 	uint64_t page = c->hello.page_size ? c->hello.page_size : 4096;
 	uint64_t size = len < ARENA_MIN ? ARENA_MIN : (len + page - 1) / page * page;
 	struct transport__arena *a = malloc(sizeof *a);
+	struct near_request q;
 	int64_t base;
+	int r;
 
 	/* The record first: an arena mapped in the server that we cannot
 	 * record could never be reused nor unmapped. */
 	if (!a)
 		return -ENOMEM;
-	base = transport_syscall(c, __NR_mmap, 0, (int64_t)size, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (base < 0) {
+	r = transport_call(c, near_request_set(&q, __NR_mmap, 0, (int64_t)size,
+					       PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+					       -1, 0), &base);
+	if (r == 0 && base < 0 && transport__errno(base) != base) {
+		/* No -errno, and cast to int it could have been 0. */
+		transport__break(c, -EPROTO);
+		r = -EPROTO;
+	}
+	if (r < 0 || base < 0) {
 		free(a);
-		return (int)base;
+		return r < 0 ? r : (int)base;
+	}
+	/* No address either, if it is 0 (fit's "none") or overlaps an arena
+	 * of ours: the same memory would be handed out twice. */
+	for (struct transport__arena *o = c->arenas; o && base; o = o->next)
+		if ((uint64_t)base < o->base + o->len && o->base < (uint64_t)base + size)
+			base = 0;
+	if (base == 0) {
+		free(a);
+		transport__break(c, -EPROTO);
+		return -EPROTO;
 	}
 	a->base = (uint64_t)base;
 	a->len = size;
@@ -80,7 +98,10 @@ TRANSPORT_EXPORT int transport_alloc(struct transport_conn *c, size_t len, uint6
 		return -ENOMEM;
 	b->addr = at;
 	b->len = need;
-	RB_INSERT(transport__blocks, &c->blocks, b);
+	if (RB_INSERT(transport__blocks, &c->blocks, b)) {
+		free(b); /* (cannot happen with arenas that do not overlap) */
+		return -EPROTO;
+	}
 	*addr = at;
 	return 0;
 }

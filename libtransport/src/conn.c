@@ -16,6 +16,34 @@ static void say(char *why, size_t len, const char *fmt, const char *arg, int err
 		snprintf(why, len, fmt, arg, strerror(-err));
 }
 
+/* Page sizes Linux has on the architectures the protocol knows. */
+#define PAGE_MIN 4096u
+#define PAGE_MAX (1u << 20)
+
+int transport__hello_ok(struct near_hello *h, char *why, size_t whylen)
+{
+	int r = near_hello_check(h, why, whylen);
+
+	if (r < 0)
+		return r;
+	if (h->pid <= 0) {
+		if (why && whylen)
+			snprintf(why, whylen, "the server's hello names pid %d, which no process has",
+				 h->pid);
+		return -EPROTO;
+	}
+	if (h->page_size < PAGE_MIN || h->page_size > PAGE_MAX ||
+	    (h->page_size & (h->page_size - 1))) {
+		if (why && whylen)
+			snprintf(why, whylen, "the server's hello has a page size of %u bytes, "
+				 "which no server has", h->page_size);
+		return -EPROTO;
+	}
+	/* Not for us to print, but a program may: keep it a string. */
+	h->reason[sizeof h->reason - 1] = '\0';
+	return 0;
+}
+
 TRANSPORT_EXPORT int transport_attach(int fd, int timeout_ms,
 				      struct transport_conn **out, char *why,
 				      size_t whylen)
@@ -32,6 +60,7 @@ TRANSPORT_EXPORT int transport_attach(int fd, int timeout_ms,
 	c->fd = fd;
 	c->timeout_ms = timeout_ms;
 	RB_INIT(&c->blocks);
+	transport__arm(c); /* the whole hello by the deadline */
 	r = transport__read_exact(c, &c->hello, sizeof c->hello);
 	if (r == -ECONNRESET) {
 		say(why, whylen, "the server closed the connection before its hello%s (%s)", "", r);
@@ -41,7 +70,7 @@ TRANSPORT_EXPORT int transport_attach(int fd, int timeout_ms,
 		say(why, whylen, "no hello from the server%s: %s", "", r);
 		goto fail;
 	}
-	r = near_hello_check(&c->hello, why, whylen);
+	r = transport__hello_ok(&c->hello, why, whylen);
 	if (r < 0)
 		goto fail;
 	transport__sysif_init(c);

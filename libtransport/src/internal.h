@@ -40,6 +40,8 @@ struct transport_conn {
 	struct near_sysif sysif; /* first: the sysif casts back to the conn */
 	int fd;
 	int timeout_ms;
+	int64_t deadline;        /* CLOCK_MONOTONIC ns: when the current call
+				  * gives up (transport__arm), if timeout_ms >= 0 */
 	int broken;              /* 0, or the -errno that ended the connection */
 	struct near_hello hello;
 
@@ -69,20 +71,42 @@ RB_PROTOTYPE(transport__blocks, transport__block, link, transport__block_cmp)
 /* pipeline.c */
 int transport__queue(struct transport_conn *c, const struct near_request *req,
 		     const void *payload, size_t plen, void *rdst, uint64_t rlen);
+/* Start the deadline of a call that may wait: timeout_ms from now, for all
+ * its waits together, so that a server trickling its bytes cannot stretch
+ * it.  Every public function that waits calls it once, first. */
+void transport__arm(struct transport_conn *c);
+/* Wait for events until the deadline.  Returns: 0 when ready (also after
+ * the deadline, if ready at once); -ETIMEDOUT; ppoll's -errno. */
 int transport__poll(struct transport_conn *c, short events);
 void transport__break(struct transport_conn *c, int err);
+/* Before a request goes out while none is outstanding: the server owes us
+ * nothing, so a byte waiting to be read is one nobody asked for (an extra
+ * answer, the rest of an endless READ_MEM), which the next answer would be
+ * taken from.  Returns: 0; -EPROTO, having broken the connection. */
+int transport__quiet(struct transport_conn *c);
+/* Wait for an answer without arming (the caller did). */
+int transport__wait(struct transport_conn *c, int64_t *result);
 /* Send what is queued without reading any answer: for calls whose answer
  * is not a plain result (an fd attached, a hello) and is read by them. */
 int transport__send_only(struct transport_conn *c);
-/* Read exactly len bytes of an answer, each wait bounded by the
- * connection's deadline.  Returns: 0; -ECONNRESET at end of file (the
- * connection's word for it); -ETIMEDOUT; another -errno. */
-static inline int transport__read_exact(struct transport_conn *c, void *buf, size_t len)
+/* Read exactly len bytes of an answer by the connection's deadline (armed
+ * by the caller).  Returns: 0; -ECONNRESET at end of file; -ETIMEDOUT;
+ * another -errno.  Fds attached to these bytes are closed by the kernel
+ * (no control buffer is given). */
+int transport__read_exact(struct transport_conn *c, void *buf, size_t len);
+/* A server's -errno as an int.  Returns: v if it is one (-4095..-1), else
+ * -EPROTO: no server answers an error with another number, and a cast
+ * would make -(2^32) + 1 a success of 1. */
+static inline int transport__errno(int64_t v)
 {
-	int r = near_read_exact(c->fd, buf, len, c->timeout_ms);
-
-	return r == -EPIPE ? -ECONNRESET : r;
+	return v < 0 && v >= -4095 ? (int)v : -EPROTO;
 }
+
+/* conn.c: check a hello from the server (near_hello_check, then a pid and
+ * a page size a server can have), and terminate its reason.
+ * Returns: 0 or near_hello_check's error; -EPROTO for an absurd pid or
+ * page size. */
+int transport__hello_ok(struct near_hello *h, char *why, size_t whylen);
 
 /* alloc.c: after an execve the old arenas no longer exist. */
 void transport__forget_memory(struct transport_conn *c);

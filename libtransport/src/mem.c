@@ -64,10 +64,12 @@ static int send_direct(struct transport_conn *c, const struct near_request *req,
 }
 
 /* The protocol's memory operations, in chunks of at most
- * NEAR_PROTO_MEM_MAX.  Writes with no deadline go out with send_direct;
- * read data goes straight from the socket to local.
- * Returns: 0, the server's first -errno (e.g. -EFAULT), or a transport
- * error. */
+ * NEAR_PROTO_MEM_MAX, each with its own deadline.  Writes with no deadline
+ * go out with send_direct; read data goes straight from the socket to
+ * local: exactly the chunk's length, then the result.
+ * Returns: 0, the server's first -errno (e.g. -EFAULT), -EPROTO for a
+ * result that is neither the length nor an -errno (the connection is then
+ * broken), or a transport error. */
 static int inband(struct transport_conn *c, int write, uint64_t remote, void *local,
 		  size_t len)
 {
@@ -83,15 +85,20 @@ static int inband(struct transport_conn *c, int write, uint64_t remote, void *lo
 
 		near_request_set(&req, write ? NEAR_OP_WRITE_MEM : NEAR_OP_READ_MEM,
 				 (int64_t)remote, (int64_t)n, 0, 0, 0, 0);
+		transport__arm(c);
 		r = transport__queue(c, &req, write && !direct ? local : NULL,
 				     write && !direct ? n : 0, write ? NULL : local,
 				     write ? 0 : n);
 		if (r == 0 && direct)
 			r = send_direct(c, &req, local, n);
 		if (r == 0)
-			r = transport_wait(c, &res);
+			r = transport__wait(c, &res);
 		if (r < 0)
 			return r;
+		if (res != (int64_t)n && transport__errno(res) != res) {
+			transport__break(c, -EPROTO);
+			return -EPROTO;
+		}
 		if (res < 0 && !err)
 			err = (int)res;
 		remote += n;
@@ -225,10 +232,14 @@ TRANSPORT_EXPORT int transport_batch(struct transport_conn *c,
 		r = transport_call(c, req, result);
 		return r < 0 ? r : err;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct near_request w;
+	/* Nothing is queued unless all of it can be: a request left queued
+	 * would make every later call -EBUSY. */
+	for (size_t i = 0; i < n; i++)
 		if (bufs[i].len > NEAR_PROTO_MEM_MAX)
 			return -EMSGSIZE;
+	transport__arm(c);
+	for (size_t i = 0; i < n; i++) {
+		struct near_request w;
 		near_request_set(&w, NEAR_OP_WRITE_MEM, (int64_t)bufs[i].dst,
 				 (int64_t)bufs[i].len, 0, 0, 0, 0);
 		r = transport__queue(c, &w, bufs[i].src, bufs[i].len, NULL, 0);
@@ -240,9 +251,20 @@ TRANSPORT_EXPORT int transport_batch(struct transport_conn *c,
 		return r;
 	for (size_t i = 0; i <= n; i++) {
 		int64_t res;
-		r = transport_wait(c, &res);
-		if (r < 0)
+		r = transport__wait(c, &res);
+		if (r == 0 && i < n && res != (int64_t)bufs[i].len && transport__errno(res) != res) {
+			/* Neither the length nor an -errno. */
+			transport__break(c, -EPROTO);
+			r = -EPROTO;
+		}
+		if (r < 0) {
+			/* The connection is broken and the rest settled:
+			 * collect them, so that they do not make the next call
+			 * -EBUSY. */
+			while (transport_result(c, &res) != -EAGAIN)
+				;
 			return r;
+		}
 		if (i < n && res < 0)
 			err = -EFAULT;
 		if (i == n)

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <asm/unistd.h>
 #include "internal.h"
@@ -39,7 +40,7 @@ void transport__break(struct transport_conn *c, int err)
 			continue;
 		} else {
 			/* Sent: it may or may not have run. */
-			p->result = err == -ETIMEDOUT ? -ETIMEDOUT : -ECONNRESET;
+			p->result = err == -ETIMEDOUT || err == -EPROTO ? err : -ECONNRESET;
 		}
 		p->state = PENDING_LOST;
 		first = 0;
@@ -48,20 +49,77 @@ void transport__break(struct transport_conn *c, int err)
 	c->out_len = c->out_off = 0;
 }
 
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void transport__arm(struct transport_conn *c)
+{
+	if (c->timeout_ms >= 0)
+		c->deadline = now_ns() + (int64_t)c->timeout_ms * 1000000;
+}
+
 int transport__poll(struct transport_conn *c, short events)
 {
 	struct pollfd p = { c->fd, events, 0 };
+	struct timespec ts = { 0, 0 };
 	long r;
 
-	do
-		r = near_syscall6(__NR_ppoll, (long)&p, 1,
-				  c->timeout_ms < 0 ? 0 : (long)&(struct timespec){
-					  c->timeout_ms / 1000, (c->timeout_ms % 1000) * 1000000L },
+	do {
+		if (c->timeout_ms >= 0) {
+			int64_t left = c->deadline - now_ns();
+			if (left < 0)
+				left = 0;
+			ts.tv_sec = (time_t)(left / 1000000000);
+			ts.tv_nsec = (long)(left % 1000000000);
+		}
+		r = near_syscall6(__NR_ppoll, (long)&p, 1, c->timeout_ms < 0 ? 0 : (long)&ts,
 				  0, 8, 0);
-	while (r == -EINTR);
+	} while (r == -EINTR);
 	if (r < 0)
 		return (int)r;
 	return r == 0 ? -ETIMEDOUT : 0;
+}
+
+int transport__read_exact(struct transport_conn *c, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		long n;
+		int r = transport__poll(c, POLLIN);
+
+		if (r < 0)
+			return r;
+		n = near_syscall6(__NR_recvfrom, c->fd, (long)p, (long)len, MSG_DONTWAIT, 0, 0);
+		if (n == 0)
+			return -ECONNRESET;
+		if (n == -EAGAIN || n == -EINTR)
+			continue;
+		if (n < 0)
+			return (int)n;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int transport__quiet(struct transport_conn *c)
+{
+	unsigned char b;
+	long n;
+
+	do
+		n = near_syscall6(__NR_recvfrom, c->fd, (long)&b, 1, MSG_PEEK | MSG_DONTWAIT, 0, 0);
+	while (n == -EINTR);
+	if (n <= 0)
+		return 0; /* nothing, or end of file / an error: the send will say */
+	transport__break(c, -EPROTO);
+	return -EPROTO;
 }
 
 static int grow(void **buf, size_t *cap, size_t need, size_t elem)
@@ -81,8 +139,8 @@ static int grow(void **buf, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-int transport__queue(struct transport_conn *c, const struct near_request *req,
-		     const void *payload, size_t plen, void *rdst, uint64_t rlen)
+static int enqueue(struct transport_conn *c, const struct near_request *req,
+		   const void *payload, size_t plen, void *rdst, uint64_t rlen)
 {
 	struct transport__pending *p;
 	size_t qcap = c->q_cap;
@@ -115,6 +173,19 @@ int transport__queue(struct transport_conn *c, const struct near_request *req,
 	p->result = 0;
 	p->state = PENDING_SENDING;
 	return 0;
+}
+
+int transport__queue(struct transport_conn *c, const struct near_request *req,
+		     const void *payload, size_t plen, void *rdst, uint64_t rlen)
+{
+	if (c->broken)
+		return -ENOTCONN;
+	if (c->q_count == 0) {
+		int r = transport__quiet(c);
+		if (r < 0)
+			return r;
+	}
+	return enqueue(c, req, payload, plen, rdst, rlen);
 }
 
 TRANSPORT_EXPORT int transport_submit(struct transport_conn *c,
@@ -166,13 +237,17 @@ static size_t result_bytes_wanted(struct transport_conn *c)
 	return want > 4096 ? 4096 : want;
 }
 
-/* Feed received answer bytes to the outstanding requests, in order. */
-static void take_results(struct transport_conn *c, const unsigned char *b, size_t n)
+/* Feed received answer bytes to the outstanding requests, in order.
+ * Returns: 0; -EPROTO if some belong to a request not yet (fully) sent,
+ * which no server can have answered. */
+static int take_results(struct transport_conn *c, const unsigned char *b, size_t n)
 {
 	while (n && c->q_recv < c->q_count) {
 		struct transport__pending *p = at(c, c->q_recv);
 		size_t off = c->rx_got - p->rlen, k = 8 - off;
 
+		if (p->state != PENDING_SENT)
+			return -EPROTO;
 		if (k > n)
 			k = n;
 		memcpy(c->rx_res + off, b, k);
@@ -186,19 +261,33 @@ static void take_results(struct transport_conn *c, const unsigned char *b, size_
 			c->rx_got = 0;
 		}
 	}
+	return 0;
 }
 
 static int recv_some(struct transport_conn *c, int flags)
 {
 	unsigned char buf[4096];
 
-	while (c->q_recv < c->q_count && at(c, c->q_recv)->state == PENDING_SENT) {
+	while (c->q_recv < c->q_count) {
 		struct transport__pending *p = at(c, c->q_recv);
 		int data = c->rx_got < p->rlen;
 		size_t want = data ? p->rlen - c->rx_got : result_bytes_wanted(c);
 		void *dst = data ? (void *)((char *)p->dst + c->rx_got) : (void *)buf;
-		long n = near_syscall6(__NR_recvfrom, c->fd, (long)dst, (long)want, flags, 0, 0);
+		long n;
 
+		if (p->state != PENDING_SENT) {
+			/* Still being sent: nothing may come before it is.  A
+			 * byte now is an answer ahead of its request (and would
+			 * keep poll ready for good); end of file, a server that
+			 * will never answer. */
+			n = near_syscall6(__NR_recvfrom, c->fd, (long)buf, 1,
+					  MSG_PEEK | MSG_DONTWAIT, 0, 0);
+			if (n == -EAGAIN || n == -EINTR)
+				return 0;
+			transport__break(c, n > 0 ? -EPROTO : n == 0 ? -ECONNRESET : (int)n);
+			return c->broken;
+		}
+		n = near_syscall6(__NR_recvfrom, c->fd, (long)dst, (long)want, flags, 0, 0);
 		if (n == -EINTR)
 			continue;
 		if (n == -EAGAIN)
@@ -207,10 +296,12 @@ static int recv_some(struct transport_conn *c, int flags)
 			transport__break(c, n == 0 ? -ECONNRESET : (int)n);
 			return c->broken;
 		}
-		if (data)
+		if (data) {
 			c->rx_got += (size_t)n;
-		else
-			take_results(c, buf, (size_t)n);
+		} else if (take_results(c, buf, (size_t)n) < 0) {
+			transport__break(c, -EPROTO);
+			return c->broken;
+		}
 		flags |= MSG_DONTWAIT; /* block at most once */
 	}
 	return 0;
@@ -265,7 +356,7 @@ TRANSPORT_EXPORT int transport_result(struct transport_conn *c, int64_t *result)
 	return lost ? (int)p->result : 0;
 }
 
-TRANSPORT_EXPORT int transport_wait(struct transport_conn *c, int64_t *result)
+int transport__wait(struct transport_conn *c, int64_t *result)
 {
 	if (c->q_count == 0)
 		return -EAGAIN;
@@ -286,6 +377,11 @@ TRANSPORT_EXPORT int transport_wait(struct transport_conn *c, int64_t *result)
 	return transport_result(c, result);
 }
 
+TRANSPORT_EXPORT int transport_wait(struct transport_conn *c, int64_t *result)
+{
+	transport__arm(c);
+	return transport__wait(c, result);
+}
 
 int transport__send_only(struct transport_conn *c)
 {
@@ -302,6 +398,7 @@ int transport__send_only(struct transport_conn *c)
 
 TRANSPORT_EXPORT int transport_flush(struct transport_conn *c)
 {
+	transport__arm(c);
 	while (!c->broken && c->out_off < c->out_len) {
 		int r = transport__poll(c, transport_events(c));
 		if (r < 0) {
@@ -319,11 +416,21 @@ TRANSPORT_EXPORT int transport_call(struct transport_conn *c,
 {
 	int r;
 
-	if (c->q_count == 0 && c->timeout_ms < 0 && !c->broken && req->nr >= 0) {
-		/* The common case, in two syscalls: send, then a blocking
-		 * read of the answer. */
-		long n = near_syscall6(__NR_sendto, c->fd, (long)req, sizeof *req,
-				       MSG_NOSIGNAL, 0, 0);
+	/* Answers to earlier pipelined requests would come first: their
+	 * owner must collect them before a blocking call. */
+	if (c->q_count)
+		return -EBUSY;
+	transport__arm(c);
+	if (c->timeout_ms < 0 && !c->broken && req->nr >= 0) {
+		/* The common case, in two syscalls (three with the check that
+		 * nothing unasked waits): send, then a blocking read of the
+		 * answer. */
+		long n;
+
+		r = transport__quiet(c);
+		if (r < 0)
+			return r;
+		n = near_syscall6(__NR_sendto, c->fd, (long)req, sizeof *req, MSG_NOSIGNAL, 0, 0);
 		if (n == (long)sizeof *req) {
 			n = near_syscall6(__NR_recvfrom, c->fd, (long)result, 8,
 					  MSG_WAITALL, 0, 0);
@@ -331,15 +438,17 @@ TRANSPORT_EXPORT int transport_call(struct transport_conn *c,
 				transport__traced(c, req, *result);
 				return 0;
 			}
-			/* Hung up (or a partial answer): settle it below. */
-			r = transport__queue(c, req, NULL, 0, NULL, 0);
+			/* Hung up, interrupted by a signal, or a partial answer
+			 * (fds attached end a read): settle it below. */
+			r = enqueue(c, req, NULL, 0, NULL, 0);
 			if (r < 0)
 				return r;
 			c->out_len = c->out_off = 0;
 			at(c, 0)->state = PENDING_SENT;
-			if (n > 0) {
-				take_results(c, (unsigned char *)result, (size_t)n);
-				return transport_wait(c, result);
+			if (n > 0 || n == -EINTR || n == -EAGAIN) {
+				if (n > 0) /* (cannot fail: the request is sent) */
+					take_results(c, (unsigned char *)result, (size_t)n);
+				return transport__wait(c, result);
 			}
 			transport__break(c, n == 0 ? -ECONNRESET : (int)n);
 			return transport_result(c, result);
@@ -350,20 +459,16 @@ TRANSPORT_EXPORT int transport_call(struct transport_conn *c,
 		}
 		/* A partial send leaves the stream mid-request: finish it
 		 * through the queue. */
-		r = transport__queue(c, req, NULL, 0, NULL, 0);
+		r = enqueue(c, req, NULL, 0, NULL, 0);
 		if (r < 0)
 			return r;
 		c->out_off = n > 0 ? (size_t)n : 0;
-		return transport_wait(c, result);
+		return transport__wait(c, result);
 	}
-	/* Answers to earlier pipelined requests would come first: their
-	 * owner must collect them before a blocking call. */
-	if (c->q_count)
-		return -EBUSY;
 	r = transport__queue(c, req, NULL, 0, NULL, 0);
 	if (r < 0)
 		return r;
-	return transport_wait(c, result);
+	return transport__wait(c, result);
 }
 
 TRANSPORT_EXPORT int64_t transport_syscall(struct transport_conn *c, int64_t nr,

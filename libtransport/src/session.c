@@ -40,6 +40,7 @@ TRANSPORT_EXPORT int transport_take_fd(struct transport_conn *c, int remote_fd,
 	int r, fd = -1;
 
 	near_request_set(&req, NEAR_OP_SEND_FD, remote_fd, 0, 0, 0, 0, 0);
+	transport__arm(c);
 	r = send_request(c, &req);
 	if (r < 0)
 		return r;
@@ -55,10 +56,21 @@ TRANSPORT_EXPORT int transport_take_fd(struct transport_conn *c, int remote_fd,
 		transport__break(c, n == 0 ? -ECONNRESET : (int)n);
 		return c->broken;
 	}
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len >= CMSG_LEN(sizeof(int)))
-			memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+	/* The buffer has room for two fds (CMSG_SPACE rounds up), and a
+	 * server may attach more: keep the first, close every other one the
+	 * kernel gave us (it closes those that did not fit). */
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; CMSG_LEN((i + 1) * sizeof(int)) <= cm->cmsg_len; i++) {
+			int got;
+			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof got);
+			if (fd < 0)
+				fd = got;
+			else
+				near_syscall1(__NR_close, got);
+		}
+	}
 	if (n < (long)sizeof res) {
 		r = transport__read_exact(c, (char *)&res + n, sizeof res - (size_t)n);
 		if (r < 0) {
@@ -72,7 +84,7 @@ TRANSPORT_EXPORT int transport_take_fd(struct transport_conn *c, int remote_fd,
 	if (res < 0 || fd < 0) {
 		if (fd >= 0)
 			near_syscall1(__NR_close, fd);
-		return res < 0 ? (int)res : -EPROTO;
+		return res < 0 ? transport__errno(res) : -EPROTO;
 	}
 	*local_fd = fd;
 	return 0;
@@ -88,7 +100,9 @@ TRANSPORT_EXPORT int transport_fork(struct transport_conn *c, int sock, int *pid
 	if (r < 0)
 		return r;
 	if (res < 0)
-		return (int)res;
+		return transport__errno(res);
+	if (res == 0 || res > INT32_MAX)
+		return -EPROTO; /* no pid */
 	*pid = (int)res;
 	return 0;
 }
@@ -99,6 +113,7 @@ TRANSPORT_EXPORT int transport_exec(struct transport_conn *c,
 	struct near_hello h;
 	int r;
 
+	transport__arm(c);
 	r = send_request(c, req);
 	if (r < 0)
 		return r;
@@ -110,13 +125,22 @@ TRANSPORT_EXPORT int transport_exec(struct transport_conn *c,
 		return r;
 	}
 	if (h.magic != NEAR_PROTO_MAGIC) {
-		memcpy(result, &h, 8);
+		int64_t v;
+		memcpy(&v, &h, 8);
+		if (transport__errno(v) != v) {
+			/* Neither a hello nor execve's -errno: a success
+			 * without a hello would leave us speaking to a program
+			 * that does not speak the protocol. */
+			transport__break(c, -EPROTO);
+			return -EPROTO;
+		}
+		*result = v;
 		transport__traced(c, req, *result);
 		return 0;
 	}
 	r = transport__read_exact(c, (char *)&h + 8, sizeof h - 8);
 	if (r == 0)
-		r = near_hello_check(&h, NULL, 0);
+		r = transport__hello_ok(&h, NULL, 0);
 	if (r < 0) {
 		transport__break(c, r);
 		return r;

@@ -19,7 +19,8 @@ static int64_t sys_syscall(struct near_sysif *s, const struct near_request *req)
 	int r = transport_call(conn(s), req, &result);
 
 	/* Any error of transport_call's own is not the syscall's: not sent
-	 * (-ENOTCONN, -EBUSY, -ENOMEM) or sent without an answer. */
+	 * (-ENOTCONN, -EBUSY, -ENOMEM), sent without an answer, or answered
+	 * by a server that broke the protocol (-EPROTO). */
 	return r < 0 ? near_sysif_fail(s, r) : result;
 }
 
@@ -38,7 +39,8 @@ static int sys_complete(struct near_sysif *s, int64_t *result)
 	return r < 0 && r != -EAGAIN ? near_sysif_fail(s, r) : r;
 }
 
-/* A memory operation's only answer of the server's is -EFAULT. */
+/* A memory operation's only answer of the server's is -EFAULT (-EPROTO
+ * is the connection's: the server broke the protocol). */
 static int mem_result(struct near_sysif *s, int r)
 {
 	return r < 0 && r != -EFAULT ? near_sysif_fail(s, r) : r;
