@@ -25,9 +25,14 @@
  *   - a request from the controller that is malformed, or that it should
  *     never have sent (only those of the script may appear);
  *   - bytes sent after the connection was found broken;
- *   - a call's result read from bytes the server sent before that call's
- *     request arrived (an extra answer, the rest of a READ_MEM): a stale
- *     answer taken for a fresh one;
+ *   - a call's result read from bytes the server had sent before the call
+ *     started (an extra answer, the rest of a READ_MEM, waiting in the
+ *     socket): a stale answer taken for a fresh one.  (An extra answer that
+ *     comes while later requests are outstanding cannot be told from
+ *     theirs: the protocol has no request ids; the controller finds out
+ *     when it next goes idle if what it is owed has come by then, which
+ *     in this harness it always has: the answers to one batch of requests
+ *     go out in one write.)
  *   - an fd left open in this process once the connection is closed. */
 #include <dirent.h>
 #include <errno.h>
@@ -70,6 +75,8 @@ struct server {
 	int fd;                 /* its end of the socketpair */
 	const uint8_t *s;       /* the stream, pos of n bytes sent */
 	size_t n, pos;
+	size_t plan;            /* answers decided, not yet sent: pos..plan */
+	int plan_fds;
 	const uint8_t *tw;      /* twists */
 	size_t ntw;
 	unsigned answers;       /* sent so far, the hello included */
@@ -84,14 +91,14 @@ struct server {
 	size_t cpos;            /* bytes of the controller's parsed (atomic) */
 	size_t cur;             /* where the request being parsed starts */
 	unsigned nreq;          /* requests received */
-	size_t rq_start[512];   /* where request i starts in the controller's bytes, */
-	size_t rq_pos[512];     /* and pos when it had come, before its answer */
+	size_t rq_start[512];   /* where request i starts in the controller's bytes */
 	pthread_mutex_t lock;   /* taking bytes and counting them; sending and
 				 * moving pos */
 	size_t received;
 };
 
 static int devnull = -1;
+static int trace; /* FUZZ_CLIENT_TRACE=1: print every result to stderr */
 
 NOCOV static void put(struct server *v, size_t len, int fds)
 {
@@ -116,6 +123,9 @@ NOCOV static void put(struct server *v, size_t len, int fds)
 		cm->cmsg_len = CMSG_LEN(v->nfds * sizeof(int));
 		memcpy(CMSG_DATA(cm), fd, v->nfds * sizeof(int));
 	}
+	if (trace)
+		fprintf(stderr, "fuzz_client: server: bytes %zu..%zu%s\n", v->pos, v->pos + len,
+			fds ? " with fds" : "");
 	/* At most FC_MAX_LEN bytes, into an empty socket: never blocks. */
 	pthread_mutex_lock(&v->lock);
 	r = sendmsg(v->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -130,17 +140,22 @@ NOCOV static void put(struct server *v, size_t len, int fds)
 
 NOCOV static void shut(struct server *v)
 {
+	if (trace && !v->shut)
+		fprintf(stderr, "fuzz_client: server: end of file at %zu\n", v->pos);
 	if (!v->shut && shutdown(v->fd, SHUT_WR) < 0 && errno != ENOTCONN)
 		fail("shutdown: %s", strerror(errno));
 	v->shut = 1;
 }
 
-/* The next answer, expect bytes as the request expects, twisted. */
+/* Decide the next answer, expect bytes as the request expects, twisted;
+ * flush sends the answers of a batch of requests in one write, so that the
+ * controller sees all of them or none: which it sees before its next step
+ * is then not a matter of timing. */
 NOCOV static void answer(struct server *v, size_t expect)
 {
 	unsigned k = v->answers++;
 	uint8_t t = k < v->ntw ? v->tw[k] : 0;
-	size_t len, left = v->n - v->pos;
+	size_t len, left = v->n - v->plan;
 
 	if (v->eof)
 		return;
@@ -156,12 +171,20 @@ NOCOV static void answer(struct server *v, size_t expect)
 	}
 	if (len > left)
 		len = left;
-	if (len)
-		put(v, len, !!(t & FC_TW_FDS));
+	v->plan += len;
+	if (len && (t & FC_TW_FDS))
+		v->plan_fds = 1;
 	/* End of file comes when the controller waits for more: shut now,
 	 * and whether it sees the end before its next step would be timing. */
-	if ((t & FC_TW_EOF) || v->pos == v->n)
+	if ((t & FC_TW_EOF) || v->plan == v->n)
 		v->eof = 1;
+}
+
+NOCOV static void flush(struct server *v)
+{
+	if (v->plan > v->pos)
+		put(v, v->plan - v->pos, v->plan_fds);
+	v->plan_fds = 0;
 }
 
 NOCOV static void check_request(const struct near_request *q)
@@ -187,12 +210,13 @@ NOCOV static void check_request(const struct near_request *q)
 }
 
 /* A request has come whole: note where, then answer it. */
-NOCOV static void request(struct server *v, size_t expect)
+NOCOV static void request(struct server *v, int64_t nr, size_t expect)
 {
-	if (v->nreq < sizeof v->rq_start / sizeof *v->rq_start) {
+	if (trace)
+		fprintf(stderr, "fuzz_client: server: request %u (nr %lld) at %zu\n", v->nreq + 1,
+			(long long)nr, v->pos);
+	if (v->nreq < sizeof v->rq_start / sizeof *v->rq_start)
 		v->rq_start[v->nreq] = v->cur;
-		v->rq_pos[v->nreq] = v->pos;
-	}
 	v->nreq++;
 	answer(v, expect);
 }
@@ -209,7 +233,7 @@ NOCOV static void feed(struct server *v, const unsigned char *b, size_t n)
 			v->skip -= k;
 			at += k;
 			if (v->skip == 0)
-				request(v, 8); /* the WRITE_MEM, payload and all */
+				request(v, NEAR_OP_WRITE_MEM, 8); /* payload and all */
 		} else {
 			struct near_request q;
 			if (v->have == 0)
@@ -225,14 +249,15 @@ NOCOV static void feed(struct server *v, const unsigned char *b, size_t n)
 				if (q.nr == NEAR_OP_WRITE_MEM && q.args[1])
 					v->skip = (uint64_t)q.args[1];
 				else if (q.nr == NEAR_OP_READ_MEM)
-					request(v, (size_t)q.args[1] + 8);
+					request(v, q.nr, (size_t)q.args[1] + 8);
 				else
-					request(v, 8);
+					request(v, q.nr, 8);
 			}
 		}
 		b += k;
 		n -= k;
 	}
+	flush(v);
 	__atomic_store_n(&v->cpos, at, __ATOMIC_RELEASE);
 }
 
@@ -269,6 +294,7 @@ NOCOV static void serve(struct server *v)
 	unsigned idle = 0;
 
 	answer(v, sizeof(struct near_hello));
+	flush(v);
 	for (;;) {
 		struct pollfd p = { v->fd, POLLIN, 0 };
 		ssize_t n;
@@ -291,10 +317,12 @@ NOCOV static void serve(struct server *v)
 		/* In this order: waiting first, then nothing pending. */
 		if (!v->shut && controller_waits(v) && pending(v) == 0) {
 			size_t len = v->n - v->pos < FC_WAKE ? v->n - v->pos : FC_WAKE;
-			if (v->eof || len == 0)
+			if (v->eof || len == 0) {
 				shut(v);
-			else
+			} else {
 				put(v, len, 0);
+				v->plan = v->pos;
+			}
 			idle = 0;
 			continue;
 		}
@@ -335,8 +363,6 @@ NOCOV static int fd_count(void)
 	closedir(d);
 	return n;
 }
-
-static int trace; /* FUZZ_CLIENT_TRACE=1: print every result to stderr */
 
 NOCOV static void check_ret(const char *what, long r)
 {
@@ -397,10 +423,21 @@ NOCOV static size_t sent_so_far(struct server *w)
 	return n;
 }
 
+NOCOV static size_t server_pos(void)
+{
+	size_t pos;
+
+	pthread_mutex_lock(&v.lock);
+	pos = v.pos;
+	pthread_mutex_unlock(&v.lock);
+	return pos;
+}
+
 /* A call whose request started at byte from of the controller's stream
- * returned a result: it must come from bytes the server sent after that
- * request came (the controller reads exactly 8 bytes for a lone call). */
-NOCOV static void check_fresh(struct transport_conn *c, size_t from)
+ * returned a result: it must come from bytes the server sent after the
+ * call started, at stream position pos0 (the controller reads exactly 8
+ * bytes for a lone call). */
+NOCOV static void check_fresh(struct transport_conn *c, size_t from, size_t pos0)
 {
 	size_t sent, read_to;
 	unsigned i;
@@ -421,9 +458,9 @@ NOCOV static void check_fresh(struct transport_conn *c, size_t from)
 		fail("FIONREAD: %s", strerror(errno));
 	read_to = v.pos - (size_t)unread;
 	pthread_mutex_unlock(&v.lock);
-	if (read_to < v.rq_pos[i] + 8)
-		fail("request %u's result was read from stream bytes %zu..%zu, sent before it came "
-		     "(at %zu): a stale answer", i + 1, read_to - 8, read_to, v.rq_pos[i]);
+	if (read_to < pos0 + 8)
+		fail("request %u's result was read from stream bytes %zu..%zu, sent before the call "
+		     "(at %zu): a stale answer", i + 1, read_to - 8, read_to, pos0);
 }
 
 NOCOV static void run_op(struct transport_conn *c, uint8_t op)
@@ -436,12 +473,12 @@ NOCOV static void run_op(struct transport_conn *c, uint8_t op)
 
 	switch (op & 15) {
 	case FC_OP_CALL: {
-		size_t from = sent_so_far(&v);
+		size_t from = sent_so_far(&v), pos0 = server_pos();
 		near_request_set(&q, __NR_getpid, 0, 0, 0, 0, 0, 0);
 		r = transport_call(c, &q, &res);
 		check_ret("transport_call", r);
 		if (r == 0)
-			check_fresh(c, from);
+			check_fresh(c, from, pos0);
 		break;
 	}
 	case FC_OP_EXIT:
@@ -592,7 +629,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		fail("socketpair: %s", strerror(errno));
-	v.pos = v.answers = v.shut = v.eof = 0;
+	v.pos = v.plan = v.answers = v.shut = v.eof = v.plan_fds = 0;
 	v.have = v.skip = v.cpos = v.cur = v.nreq = v.received = 0;
 	v.fd = sv[1];
 	v.s = data + head;

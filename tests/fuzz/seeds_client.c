@@ -121,6 +121,14 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 6; i++)
 		ans(i);
 	save(dir, "extra_answer_pipelined");
+	/* An extra answer inside a pipeline cannot be told from the next
+	 * request's; the one owed at the end waits when we next go idle. */
+	start(0, 0, FC_OP_PIPELINE, 3, FC_OP_CALL, 0, END, FC_TW_EXACT, FC_TW_EXACT, FC_TW_PLUS8,
+	      END);
+	hello();
+	for (int i = 0; i < 6; i++)
+		ans(i);
+	save(dir, "extra_answer_in_pipeline");
 	start(0, 0, FC_OP_CALL, 0, FC_OP_CALL, 0, END, FC_TW_PLUS1, END);
 	hello();
 	ans(7), ans(8);

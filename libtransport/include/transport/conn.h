@@ -30,9 +30,11 @@
  * answer would hand a stale result to the wrong request.  They are found
  * when a request goes out while nothing is outstanding (any byte waiting
  * then is unasked: the rest of an endless READ_MEM, an extra answer) and
- * when an answer comes for a request not yet fully sent; an extra answer
- * that arrives after that check and before the next answer cannot be told
- * from it.  Results that no server can give (an -errno outside -4095..-1
+ * when an answer comes for a request not yet fully sent.  The protocol has
+ * no request ids, so what cannot be found: an extra answer that arrives
+ * just after that check, or while later requests are outstanding (it is
+ * taken for theirs, and the one still owed is found only if it has come
+ * when the connection next goes idle).  Results that no server can give (an -errno outside -4095..-1
  * where only an -errno may come, a memory operation answered with neither
  * its length nor an -errno, a pid of 0 or above 2^31) are -EPROTO too.
  * Fds attached to anything but a NEAR_OP_SEND_FD answer are closed by the
