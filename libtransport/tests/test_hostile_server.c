@@ -667,6 +667,55 @@ static void answers_ahead_of_requests(void **state)
 	run_end(&r);
 }
 
+/* A server that stops reading in the middle of a large request and sends
+ * a byte: the controller cannot finish sending, and what came is no answer
+ * (its request is not all there): the connection is broken (-EPROTO), and
+ * the request, not all sent, did not run (-ENOTCONN).  The byte used to
+ * keep poll ready for good while nothing could be read nor sent: a busy
+ * loop that no timeout ended. */
+static int byte_while_unread(int fd, void *arg)
+{
+	struct near_request q;
+	struct pollfd p = { fd, POLLRDHUP, 0 };
+
+	(void)arg;
+	put_hello(fd);
+	for (;;) {
+		if (get_exact(fd, &q, sizeof q) < 0)
+			return 1;
+		if (q.nr == NEAR_OP_WRITE_MEM && q.args[1] > 4096)
+			break;
+		if (q.nr == NEAR_OP_WRITE_MEM) {
+			char sink[4096];
+			if (q.args[1] > 0 && get_exact(fd, sink, (size_t)q.args[1]) < 0)
+				return 2;
+		}
+		answer_honestly(fd, &q);
+	}
+	put(fd, "x", 1);
+	/* Read nothing more: wait for the controller to hang up. */
+	return poll(&p, 1, STALL_MAX_MS) == 1 ? 0 : 3;
+}
+
+static void answer_while_request_unsent(void **state)
+{
+	enum { LEN = 4 << 20 };
+	char *big = calloc(1, LEN);
+	struct run r;
+
+	(void)state;
+	assert_non_null(big);
+	run_start(&r, byte_while_unread, NULL);
+	assert_int_equal(run_connect(&r), 0);
+	assert_int_equal(transport_mem_kind(r.c), TRANSPORT_MEM_INBAND);
+	r.t0 = now_ms();
+	assert_int_equal(transport_write_mem(r.c, FAKE_ARENA, big, LEN), -ENOTCONN);
+	run_lap(&r, 0);
+	assert_int_equal(transport_io(r.c), -EPROTO); /* why it broke */
+	assert_int_equal(run_end(&r), 0);
+	free(big);
+}
+
 /* ---- memory replies ---------------------------------------------------- */
 
 enum mem_misbehaviour { MEM_SHORT_STALL, MEM_SHORT_EOF, MEM_ENDLESS, MEM_TRICKLE, MEM_BAD_RESULT };
@@ -1117,6 +1166,53 @@ static void impossible_answers(void **state)
 	}
 }
 
+/* A batch that fails leaves nothing queued: the next call says what
+ * became of the connection, not -EBUSY. */
+static int batch_then_hangup(int fd, void *arg)
+{
+	struct near_request q;
+
+	(void)arg;
+	put_hello(fd);
+	/* The probe, the first batch (two writes and a getpid), then the
+	 * second batch's first write, and a hangup. */
+	for (int i = 0; i < 2 + 3 + 1; i++) {
+		if (get_req(fd, &q) < 0)
+			return 1;
+		answer_honestly(fd, &q);
+	}
+	return 0;
+}
+
+static void failed_batch_leaves_nothing_queued(void **state)
+{
+	static const char data[8] = "abcdefg";
+	struct transport_buf b[2] = { { FAKE_ARENA, data, sizeof data },
+				      { FAKE_ARENA + 64, data, sizeof data } };
+	struct near_request q;
+	struct run r;
+	int64_t res;
+
+	(void)state;
+	run_start(&r, batch_then_hangup, NULL);
+	assert_int_equal(run_connect(&r), 0);
+	assert_int_equal(transport_mem_kind(r.c), TRANSPORT_MEM_INBAND);
+	near_request_set(&q, __NR_getpid, 0, 0, 0, 0, 0, 0);
+	/* Too large a buffer: refused before anything is queued. */
+	b[1].len = NEAR_PROTO_MEM_MAX + 1;
+	assert_int_equal(transport_batch(r.c, b, 2, &q, &res), -EMSGSIZE);
+	assert_int_equal(transport_outstanding(r.c), 0);
+	b[1].len = sizeof data;
+	assert_int_equal(transport_batch(r.c, b, 2, &q, &res), 0);
+	assert_int_equal(res, r.f.pid);
+	/* The server hangs up after the first write's answer. */
+	assert_int_equal(transport_batch(r.c, b, 2, &q, &res), -ECONNRESET);
+	assert_int_equal(transport_outstanding(r.c), 0);
+	assert_int_equal(transport_call(r.c, &q, &res), -ENOTCONN);
+	run_lap(&r, 0);
+	assert_int_equal(run_end(&r), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1129,6 +1225,7 @@ int main(void)
 		cmocka_unit_test(more_answers_than_requests),
 		cmocka_unit_test(answers_before_any_request),
 		cmocka_unit_test(answers_ahead_of_requests),
+		cmocka_unit_test(answer_while_request_unsent),
 		cmocka_unit_test(read_mem_short_then_stall),
 		cmocka_unit_test(read_mem_short_then_eof),
 		cmocka_unit_test(read_mem_endless),
@@ -1141,6 +1238,7 @@ int main(void)
 		cmocka_unit_test(unasked_fds),
 		cmocka_unit_test(send_fd_answers),
 		cmocka_unit_test(impossible_answers),
+		cmocka_unit_test(failed_batch_leaves_nothing_queued),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -545,8 +545,12 @@ NOCOV static void run_op(struct transport_conn *c, uint8_t op)
 		submit_n(c, p % 4 + 1);
 		for (int i = 0; i < 64 && transport_outstanding(c); i++) {
 			struct pollfd pf = { transport_fd(c), transport_events(c), 0 };
-			if (pf.events && poll(&pf, 1, 10000) != 1)
-				fail("poll of the connection: nothing in 10 s");
+			int k = 1;
+			/* (libFuzzer's SIGALRM for -timeout interrupts it) */
+			while (pf.events && (k = poll(&pf, 1, 10000)) < 0 && errno == EINTR)
+				;
+			if (k != 1)
+				fail("poll of the connection: %s", k ? strerror(errno) : "nothing in 10 s");
 			r = transport_io(c);
 			if (r > 0 || r < -4095)
 				fail("transport_io returned %d", r);
