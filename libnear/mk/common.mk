@@ -17,6 +17,23 @@
 #   $(call check_exports,LIB,PREFIX)
 #               a recipe line failing if the shared library LIB defines for
 #               others any symbol that does not start with PREFIX.
+#   man-check   (a target) lints every mdoc page in MAN_DIR (default man/)
+#               with `mandoc -T lint -W warning`.  If MAN_LIB names a library
+#               (a .so: `nm -D`; a .a: `nm -g`), it also fails when a function
+#               the library exports (MAN_PREFIX*, internal PREFIX_* with a
+#               double underscore aside) is named by no section 3 page's NAME
+#               (`.Nm`), and when a page names, as `.Nm`, `.Fn` or `.Fo`, a
+#               MAN_PREFIX* function that is neither exported nor declared in
+#               MAN_HDRS (default include/, for inline functions and macros).
+#               A Makefile sets MAN_LIB and adds it as a prerequisite:
+#                   MAN_LIB = $(B)/libfoo.so.$(VERSION)
+#                   MAN_PREFIX = foo_
+#                   man-check: $(MAN_LIB)
+#                   check: ... man-check
+#   man-install (a target) installs each MAN_DIR/NAME.N under
+#               $(DESTDIR)$(PREFIX)/share/man/manN, and for every other `.Nm`
+#               of a page's NAME section a symlink, as BSD's MLINKS do, so
+#               that `man 3 FUNCTION` finds the page of its family.
 
 SANON    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SANFLAGS := $(if $(SANITIZE),$(SANON))
@@ -29,3 +46,39 @@ check_exports = @bad=$$(nm -D --defined-only $(1) | awk '$$2 ~ /^[TDBRVW]$$/ { p
 	| grep -v '^$(2)' || true); \
 	if [ -n "$$bad" ]; then echo "$(1) exports symbols outside the $(2) prefix:"; \
 	echo "$$bad"; exit 1; fi; echo "exports of $(notdir $(1)): only $(2)*"
+
+# Manual pages.  The targets are defined here once; the Makefile including
+# this file keeps its own default goal (the first target it defines).
+MAN_DIR   ?= man
+MAN_HDRS  ?= include
+MAN_PAGES  = $(wildcard $(MAN_DIR)/*.[1-9])
+# The names a page's NAME section gives (`.Nm a , b`): one a line.
+man_names  = awk '/^\.Sh /{ n = ($$2 == "NAME") } n && /^\.Nm /{ print $$2 }'
+MAN_GOAL  := $(.DEFAULT_GOAL)
+
+man-check:
+	@command -v mandoc >/dev/null || { echo "man-check: mandoc is missing (Debian: apt-get install mandoc)"; exit 1; }
+	@set -e; pages='$(MAN_PAGES)'; [ -n "$$pages" ] || { echo "man-check: no pages in $(MAN_DIR)/"; exit 0; }; \
+	mandoc -T lint -W warning $$pages || { echo "man-check: the pages above do not lint"; exit 1; }; \
+	echo "man pages lint: $(notdir $(MAN_PAGES))"
+ifneq ($(MAN_LIB),)
+	@set -e; exported=$$($(if $(filter %.a,$(MAN_LIB)),nm -g,nm -D) --defined-only $(MAN_LIB) \
+		| awk '$$2 ~ /^[TDBRVW]$$/ { sub(/@.*/, "", $$3); print $$3 }' | grep '^$(MAN_PREFIX)' | grep -v '__' | sort -u); \
+	named=$$(for p in $(filter %.3,$(MAN_PAGES)); do $(man_names) $$p; done | sort -u); \
+	missing=$$(echo "$$exported" | grep -vxF "$$named" || true); \
+	if [ -n "$$missing" ]; then echo "man-check: exported by $(notdir $(MAN_LIB)) but named by no page's NAME in $(MAN_DIR)/ (add .Nm and .Fn):"; \
+		echo "$$missing"; exit 1; fi; \
+	bad=""; for f in $$(awk '/^\.(Nm|Fn|Fo) $(MAN_PREFIX)/ { print $$2 }' $(filter %.3,$(MAN_PAGES)) | sort -u); do \
+		echo "$$exported" | grep -qxF "$$f" || grep -rqw -- "$$f" $(MAN_HDRS) 2>/dev/null || bad="$$bad $$f"; done; \
+	if [ -n "$$bad" ]; then echo "man-check: pages in $(MAN_DIR)/ name functions that $(notdir $(MAN_LIB)) does not export and $(MAN_HDRS)/ does not declare:$$bad"; exit 1; fi; \
+	echo "man pages name all $$(echo "$$exported" | wc -l) functions $(notdir $(MAN_LIB)) exports"
+endif
+
+man-install:
+	@set -e; for p in $(MAN_PAGES); do s=$${p##*.}; d=$(DESTDIR)$(PREFIX)/share/man/man$$s; \
+		install -d $$d; install -m 644 $$p $$d/; page=$${p##*/}; \
+		for n in $$($(man_names) $$p); do [ "$$n.$$s" = "$$page" ] || ln -sf $$page $$d/$$n.$$s; done; \
+		echo "installed $$d/$$page"; done
+
+.DEFAULT_GOAL := $(MAN_GOAL)
+.PHONY: man-check man-install

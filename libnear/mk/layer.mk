@@ -68,12 +68,17 @@ $(B)/test_%: tests/test_%.c $(wildcard tests/*.h) $(OBJS)
 $(B)/sample_%: samples/%.c $(B)/$(LIB).so.$(VERSION)
 	$(CC) $(XCFLAGS) $(CFLAGS) -o $@ $< -L$(B) -l$(NAME) -Wl,-rpath,$(abspath $(B)) $(LDFLAGS) $(DEP_LIBS)
 
-check: all $(TESTS) $(SAMPLES)
+# Every function the library exports has a page in man/ (common.mk).
+MAN_LIB    = $(B)/$(LIB).so.$(VERSION)
+MAN_PREFIX = $(NAME)_
+man-check: $(MAN_LIB)
+
+check: all $(TESTS) $(SAMPLES) man-check
 	@set -e; for t in $(TESTS); do echo "== $$t"; $(RUN) $$t; done
 	@set -e; for s in $(SAMPLES); do echo "== $$s"; $(RUN) $$s >/dev/null; done
 	$(call check_exports,$(B)/$(LIB).so.$(VERSION),$(NAME)_)
 
-install: all
+install: all man-install
 	install -d $(DESTDIR)$(PREFIX)/include/$(NAME) $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 include/$(NAME)/*.h $(DESTDIR)$(PREFIX)/include/$(NAME)/
 	install -m 755 $(B)/$(LIB).so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
