@@ -56,12 +56,10 @@ MAN_PAGES  = $(wildcard $(MAN_DIR)/*.[1-9])
 man_names  = awk '/^\.Sh /{ n = ($$2 == "NAME") } n && /^\.Nm /{ print $$2 }'
 MAN_GOAL  := $(.DEFAULT_GOAL)
 
-man-check:
-	@command -v mandoc >/dev/null || { echo "man-check: mandoc is missing (Debian: apt-get install mandoc)"; exit 1; }
-	@set -e; pages='$(MAN_PAGES)'; [ -n "$$pages" ] || { echo "man-check: no pages in $(MAN_DIR)/"; exit 0; }; \
-	mandoc -T lint -W warning $$pages || { echo "man-check: the pages above do not lint"; exit 1; }; \
-	echo "man pages lint: $(notdir $(MAN_PAGES))"
-ifneq ($(MAN_LIB),)
+# A recipe line: every function MAN_LIB exports is named, and no page
+# names one that does not exist.  (MAN_LIB is read when the recipe runs:
+# a Makefile sets it after including this file.)
+define man_exports_check
 	@set -e; exported=$$($(if $(filter %.a,$(MAN_LIB)),nm -g,nm -D) --defined-only $(MAN_LIB) \
 		| awk '$$2 ~ /^[TDBRVW]$$/ { sub(/@.*/, "", $$3); print $$3 }' | grep '^$(MAN_PREFIX)' | grep -v '__' | sort -u); \
 	named=$$(for p in $(filter %.3,$(MAN_PAGES)); do $(man_names) $$p; done | sort -u); \
@@ -72,7 +70,14 @@ ifneq ($(MAN_LIB),)
 		echo "$$exported" | grep -qxF "$$f" || grep -rqw -- "$$f" $(MAN_HDRS) 2>/dev/null || bad="$$bad $$f"; done; \
 	if [ -n "$$bad" ]; then echo "man-check: pages in $(MAN_DIR)/ name functions that $(notdir $(MAN_LIB)) does not export and $(MAN_HDRS)/ does not declare:$$bad"; exit 1; fi; \
 	echo "man pages name all $$(echo "$$exported" | wc -l) functions $(notdir $(MAN_LIB)) exports"
-endif
+endef
+
+man-check:
+	@command -v mandoc >/dev/null || { echo "man-check: mandoc is missing (Debian: apt-get install mandoc)"; exit 1; }
+	@set -e; pages='$(MAN_PAGES)'; [ -n "$$pages" ] || { echo "man-check: no pages in $(MAN_DIR)/"; exit 0; }; \
+	mandoc -T lint -W warning $$pages || { echo "man-check: the pages above do not lint"; exit 1; }; \
+	echo "man pages lint: $(notdir $(MAN_PAGES))"
+	$(if $(MAN_LIB),$(man_exports_check))
 
 man-install:
 	@set -e; for p in $(MAN_PAGES); do s=$${p##*.}; d=$(DESTDIR)$(PREFIX)/share/man/man$$s; \
