@@ -26,8 +26,9 @@
 
       devShells = forAllSystems (pkgs: {
         default = pkgs.mkShell {
-          # python3 and sqlite's CLI: persistctl's test uses them.
-          packages = with pkgs; [ gcc gnumake pkg-config cmocka libbsd sqlite gdb valgrind python3 ];
+          # python3 and sqlite's CLI: persistctl's test uses them; mandoc
+          # lints the man pages in `make check`.
+          packages = with pkgs; [ gcc gnumake pkg-config cmocka libbsd sqlite gdb valgrind python3 mandoc ];
         };
       });
     };

@@ -2,7 +2,7 @@
 # libhandle: tasks, fd handles with ownership, task memory pointers, child
 # handles, typed syscall wrappers.  Depends on libfar, libnear and libbsd
 # (its sys/tree.h and sys/queue.h), all found through pkg-config.
-{ lib, stdenv, pkg-config, cmocka, libbsd, libnear, libfar }:
+{ lib, stdenv, pkg-config, mandoc, cmocka, libbsd, libnear, libfar }:
 
 stdenv.mkDerivation {
   pname = "libhandle";
@@ -18,6 +18,12 @@ stdenv.mkDerivation {
   };
 
   nativeBuildInputs = [ pkg-config ];
+  # The checkPhase lints the man pages with mandoc and checks that they
+  # name every exported function (man-check, libnear/mk/common.mk);
+  # `make install` puts them in $out/share/man (section 3 pages with a
+  # link per function), in out: one output per layer, as nixpkgs
+  # leaves share/man of a package that declares no man output.
+  nativeCheckInputs = [ mandoc ];
   buildInputs = [ cmocka ];
   # libhandle.pc requires libfar, libnear and libbsd (privately: pkg-config
   # needs their .pc files all the same), and <handle/task.h> includes

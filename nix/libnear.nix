@@ -3,7 +3,7 @@
 # interface.  The bottom layer: it needs nothing but a C toolchain (its name
 # tables are generated from the kernel headers the compiler sees) and cmocka
 # for its tests.
-{ lib, stdenv, pkg-config, cmocka }:
+{ lib, stdenv, pkg-config, mandoc, cmocka }:
 
 stdenv.mkDerivation {
   pname = "libnear";
@@ -20,6 +20,12 @@ stdenv.mkDerivation {
   };
 
   nativeBuildInputs = [ pkg-config ];
+  # The checkPhase lints the man pages with mandoc and checks that they
+  # name every exported function (man-check, libnear/mk/common.mk);
+  # `make install` puts them in $out/share/man (section 3 pages with a
+  # link per function), in out: one output per layer, as nixpkgs
+  # leaves share/man of a package that declares no man output.
+  nativeCheckInputs = [ mandoc ];
   buildInputs = [ cmocka ];
 
   makeFlags = [ "PREFIX=$(out)" ];

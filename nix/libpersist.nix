@@ -4,7 +4,7 @@
 # persistctl is nix/persistctl.nix).  The top layer:
 # depends on libtransport, libhandle, libfar, libnear, the server loop
 # (pserver), sqlite3 and libbsd, all found through pkg-config.
-{ lib, stdenv, pkg-config, cmocka, sqlite, libbsd
+{ lib, stdenv, pkg-config, mandoc, cmocka, sqlite, libbsd
 , libnear, libfar, libhandle, libtransport, persist-server }:
 
 stdenv.mkDerivation {
@@ -21,6 +21,12 @@ stdenv.mkDerivation {
   };
 
   nativeBuildInputs = [ pkg-config ];
+  # The checkPhase lints the man pages with mandoc and checks that they
+  # name every exported function (man-check, libnear/mk/common.mk);
+  # `make install` puts them in $out/share/man (section 3 pages with a
+  # link per function), in out: one output per layer, as nixpkgs
+  # leaves share/man of a package that declares no man output.
+  nativeCheckInputs = [ mandoc ];
   # persist-server is a build input AND a runtime dependency, unlike for
   # libtransport: libpersist.so links the server loop
   # (libpserver.a, for persist_clone_persistent), and it execs the

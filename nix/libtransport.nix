@@ -2,7 +2,7 @@
 # libtransport: the controller side of a syscall connection, memory
 # transports, the remote allocator.  Depends on libfar, libnear and libbsd,
 # all found through pkg-config; its tests also drive the real server loop.
-{ lib, stdenv, pkg-config, cmocka, libbsd, libnear, libfar, persist-server }:
+{ lib, stdenv, pkg-config, mandoc, cmocka, libbsd, libnear, libfar, persist-server }:
 
 stdenv.mkDerivation {
   pname = "libtransport";
@@ -18,6 +18,12 @@ stdenv.mkDerivation {
   };
 
   nativeBuildInputs = [ pkg-config ];
+  # The checkPhase lints the man pages with mandoc and checks that they
+  # name every exported function (man-check, libnear/mk/common.mk);
+  # `make install` puts them in $out/share/man (section 3 pages with a
+  # link per function), in out: one output per layer, as nixpkgs
+  # leaves share/man of a package that declares no man output.
+  nativeCheckInputs = [ mandoc ];
   buildInputs = [ cmocka ];
   # The tests (only they) link the server loop, libpserver.a found as
   # pkg-config `pserver`, as their peer: persist-server is a check input,

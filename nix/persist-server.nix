@@ -2,7 +2,7 @@
 # persist-server: the server loop (libpserver.a, <pserver/pserver.h>,
 # pserver.pc) and the persist-server executable.  Depends on libnear only,
 # found through pkg-config like any outside project would find it.
-{ lib, stdenv, pkg-config, cmocka, libbsd, libnear }:
+{ lib, stdenv, pkg-config, mandoc, cmocka, libbsd, libnear }:
 
 stdenv.mkDerivation {
   pname = "persist-server";
@@ -18,6 +18,12 @@ stdenv.mkDerivation {
   };
 
   nativeBuildInputs = [ pkg-config ];
+  # The checkPhase lints the man pages with mandoc and checks that they
+  # name every exported function (man-check, libnear/mk/common.mk);
+  # `make install` puts them in $out/share/man (section 3 pages with a
+  # link per function), in out: one output per layer, as nixpkgs
+  # leaves share/man of a package that declares no man output.
+  nativeCheckInputs = [ mandoc ];
   # libbsd is used by the executable, cmocka by the tests.
   buildInputs = [ libbsd cmocka ];
   # pserver.pc requires libnear and <pserver/pserver.h> includes libnear's

@@ -2,7 +2,7 @@
 # persistctl: the command line of libpersist's session.  A program outside
 # the library, built against libpersist found through pkg-config (which
 # brings every layer below it), like any other client.
-{ lib, stdenv, pkg-config, sqlite, python3, libpersist }:
+{ lib, stdenv, pkg-config, mandoc, sqlite, python3, libpersist }:
 
 stdenv.mkDerivation {
   pname = "persistctl";
@@ -18,6 +18,9 @@ stdenv.mkDerivation {
   };
 
   nativeBuildInputs = [ pkg-config ];
+  # mandoc lints the man page in the checkPhase (`make check`, through
+  # libnear's common.mk) once persistctl's Makefile runs man-check.
+  nativeCheckInputs = [ mandoc ];
   # Linked with -lpersist and an rpath to it: libpersist (and through it
   # every layer below, and the persist-server it starts) is in persistctl's
   # runtime closure.  Nothing is propagated: persistctl is a program, not a

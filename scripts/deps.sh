@@ -23,9 +23,11 @@ libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzze
 valgrind:/usr/bin/valgrind
 libc6-dev:/usr/include/stdio.h
 binutils:/usr/bin/readelf
+mandoc:/usr/bin/mandoc
 "
 # libc6-dev (libc.a) and binutils (readelf): tests/pkgconfig links its
-# consumers with -static and checks them.  nix-bin is not installed here
+# consumers with -static and checks them.  mandoc: each layer's `make check`
+# lints its man pages (mandoc -T lint).  nix-bin is not installed here
 # (make demo runs this script too): tests/nix installs it when it runs.
 
 missing=""

@@ -203,7 +203,17 @@ ldd "$lp/lib/libpersist.so.0" | grep -q "libtransport.so.0 => $(out libtransport
 ldd "$pctl/bin/persistctl" | grep -q "libpersist.so.0 => $lp/lib/libpersist.so.0" ||
 	fail "persistctl does not load libpersist from its store path"
 [ -x "$all/bin/persistctl" ] || fail "persist-all lacks bin/persistctl"
+# Each layer installs its own man pages in its out (a link per function).
+for page in libnear:man3/near_syscall.3 libnear:man3/near_clone.3 persist-server:man1/persist-server.1 \
+	libfar:man3/far_ns_of.3 libhandle:man3/handle_openat.3 libtransport:man3/transport_call.3 \
+	libpersist:man3/persist_session_open.3 libpersist:man7/persist.7; do
+	l=${page%%:*} f=${page#*:}
+	[ -e "$(out "$l")/share/man/$f" ] || fail "$l does not install share/man/$f"
+	[ -e "$all/share/man/$f" ] || fail "persist-all lacks share/man/$f"
+done
+[ ! -e "$near/share/man/man3/persist_session_open.3" ] || fail "libnear installs libpersist's pages"
 say "ok: persist-server loads libnear from its store path; .pc files name their store paths; persist-all holds every layer and persistctl"
+say "ok: each layer installs its own man pages under share/man (man 3 FUNCTION finds its page)"
 say "ok: libpersist.so starts $psrv/bin/persist-server; persistctl runs and loads libpersist.so from $lp"
 
 # --- 6. Downstream Nix projects: each consumer of tests/pkgconfig, with one
