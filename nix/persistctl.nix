@@ -18,9 +18,6 @@ stdenv.mkDerivation {
   };
 
   nativeBuildInputs = [ pkg-config ];
-  # mandoc lints the man page in the checkPhase (`make check`, through
-  # libnear's common.mk) once persistctl's Makefile runs man-check.
-  nativeCheckInputs = [ mandoc ];
   # Linked with -lpersist and an rpath to it: libpersist (and through it
   # every layer below, and the persist-server it starts) is in persistctl's
   # runtime closure.  Nothing is propagated: persistctl is a program, not a
@@ -31,8 +28,9 @@ stdenv.mkDerivation {
   # persist-server libpersist was built with, from the store).  It reads
   # `ps --json` and `status --json` with python3 and runs PRAGMA
   # integrity_check with the sqlite3 command (the CLI: sqlite's bin output).
-  # All of them run; none is skipped.
-  nativeCheckInputs = [ python3 (lib.getBin sqlite) ];
+  # All of them run; none is skipped.  mandoc lints the man page
+  # (man-check of libnear's common.mk, once persistctl's Makefile runs it).
+  nativeCheckInputs = [ python3 (lib.getBin sqlite) mandoc ];
 
   makeFlags = [ "PREFIX=$(out)" ];
   doCheck = true;

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # What every persist Makefile shares: the sanitizer flags, the way tests
-# run under valgrind, and the check of a library's exported symbols.  It
+# run under valgrind, the check of a library's exported symbols, and the
+# check and installation of its man pages.  It
 # lives once, here, and is installed with libnear as share/near/common.mk
 # (`pkg-config --variable=common_mk libnear`), so that libnear, persist-server
 # and the layers above (through layer.mk) each still build alone against
@@ -30,6 +31,10 @@
 #                   MAN_PREFIX = foo_
 #                   man-check: $(MAN_LIB)
 #                   check: ... man-check
+#               A program's Makefile (persistctl's) sets no MAN_LIB: its pages
+#               are linted only.  It needs two lines:
+#                   include $(shell $(PKG_CONFIG) --variable=common_mk libnear)
+#                   check: ... man-check     install: ... man-install
 #   man-install (a target) installs each MAN_DIR/NAME.N under
 #               $(DESTDIR)$(PREFIX)/share/man/manN, and for every other `.Nm`
 #               of a page's NAME section a symlink, as BSD's MLINKS do, so
