@@ -142,22 +142,20 @@ static int floor_connect_rights(const void *arg, long iters)
 	return r;
 }
 
-/* Value: spawn /bin/true in the persistent thread, reap it there. */
-static int val_spawn(const void *arg, long iters)
+int spawn_true(struct persist_thread *t, long iters)
 {
 	static const char *const argv[] = { "/bin/true", NULL };
 	struct persist_spawn s = { .argv = argv };
 	char why[256] = "";
 	int r = 0;
 
-	(void)arg;
 	for (long i = 0; i < iters && r == 0; i++) {
 		struct persist_exit st;
 		int pid;
 
-		r = persist_spawn(&pt, &s, &pid, why, sizeof why);
+		r = persist_spawn(t, &s, &pid, why, sizeof why);
 		if (r == 0)
-			r = persist_child_wait(&pt, pid, 0, 1, &st);
+			r = persist_child_wait(t, pid, 0, 1, &st);
 		if (r == 0 && (!st.exited || st.killed || st.code != 0))
 			r = -EPROTO;
 	}
@@ -166,24 +164,11 @@ static int val_spawn(const void *arg, long iters)
 	return r;
 }
 
-/* Floor: posix_spawn + waitpid of /bin/true right here. */
-static int floor_spawn(const void *arg, long iters)
+/* Value: spawn /bin/true in the persistent thread, reap it there. */
+static int val_spawn(const void *arg, long iters)
 {
-	static char *const argv[] = { "/bin/true", NULL };
-
 	(void)arg;
-	for (long i = 0; i < iters; i++) {
-		pid_t pid;
-		int status, e = posix_spawn(&pid, argv[0], NULL, NULL, argv, environ);
-
-		if (e)
-			return -e;
-		if (waitpid(pid, &status, 0) < 0)
-			return -errno;
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			return -EPROTO;
-	}
-	return 0;
+	return spawn_true(&pt, iters);
 }
 
 /* Close every fd from 3 up except keep (-1: none). */
@@ -198,23 +183,9 @@ static void keep_only(int keep)
 	near_syscall3(__NR_close_range, keep + 1, ~0U, 0);
 }
 
-/* Returns: the field (e.g. "VmRSS") of /proc/PID/status in KiB, or -errno. */
 static long status_kib(pid_t pid, const char *field)
 {
-	char path[64], line[256];
-	size_t len = strlen(field);
-	long kib = -ENOENT;
-	FILE *f;
-
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	if (!(f = fopen(path, "r")))
-		return -errno;
-	while (fgets(line, sizeof line, f))
-		if (!strncmp(line, field, len) && line[len] == ':' &&
-		    sscanf(line + len + 1, "%ld", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
+	return proc_kib(pid, "status", field);
 }
 
 static long vmrss_kib(pid_t pid)
@@ -483,16 +454,6 @@ static int rec_setup(void)
 	return r;
 }
 
-/* Our forked peers never exit on their own: killed, reaped, forgotten. */
-static void kill_reap(pid_t *pid)
-{
-	if (*pid > 0) {
-		kill(*pid, SIGKILL);
-		waitpid(*pid, NULL, 0);
-		*pid = 0;
-	}
-}
-
 /* Removes dir when it was made (mkdtemp filled it in). */
 static void rm_dir(const char *dir)
 {
@@ -667,7 +628,7 @@ static struct bench rows[] = {
 	{ .name = "spawn", .unit = US_PER_OP,
 	  .val = SIDE(val_spawn, NULL, 1),
 	  .floor = SIDE(floor_spawn, NULL, 1),
-	  .floor_name = "local posix_spawn + waitpid of /bin/true",
+	  .floor_name = FLOOR_SPAWN,
 	  .target = "ratio <= 1.3", .met = met_spawn },
 	{ .name = "rss_after_make_persistent", .unit = KIB,
 	  .floor_name = "ratio vs the RSS of a fresh standalone persist-server",

@@ -121,6 +121,19 @@ int met_pipelined(const struct bench *b);
 	  .val = SIDE(fn, &(const unsigned){ n }, n),                        \
 	  .floor = SIDE(floor_raw_syscall, NULL, 1), .floor_name = FLOOR_RAW, \
 	  .target = tgt, .met = ok }
+/* posix_spawn + waitpid of /bin/true right here; arg unused. */
+#define FLOOR_SPAWN "local posix_spawn + waitpid of /bin/true"
+int floor_spawn(const void *arg, long iters);
+/* SIGKILL *pid if > 0, reap it, set it to 0: for forked peers that never
+ * exit on their own. */
+void kill_reap(pid_t *pid);
+/* Returns: the field (e.g. "Pss") of /proc/PID/FILE (e.g. smaps_rollup,
+ * status) in KiB, or -errno. */
+long proc_kib(pid_t pid, const char *file, const char *field);
+/* Spawn /bin/true in t and reap it there, iters times (bench_persist.c).
+ * Returns: 0 or -errno. */
+struct persist_thread;
+int spawn_true(struct persist_thread *t, long iters);
 #define TARGET_MEM "ratio >= 0.8"
 int met_mem(const struct bench *b);
 
