@@ -12,7 +12,7 @@ int pserver_init(struct pserver *s)
 	/* Not the buffers at the end: they hold nothing until the loop fills
 	 * them, and zeroing them would dirty three more pages of every idle
 	 * server (README, "Benchmarks"). */
-	memset(s, 0, offsetof(struct pserver, in));
+	memset(s, 0, offsetof(struct pserver, out));
 	s->listen_fd = -1;
 	s->conn_fd = -1;
 	s->pending_fd = -1;
