@@ -591,17 +591,12 @@ static int floor_read_records(const void *arg, long iters)
 
 static int met_reconnect(const struct bench *b)
 {
-	return b->ratio <= 2;
+	return b->ratio <= 1.3;
 }
 
 static int met_spawn(const struct bench *b)
 {
-	return b->ratio <= 1.3;
-}
-
-static int met_rss(const struct bench *b)
-{
-	return b->value <= 512;
+	return b->ratio <= 1.1;
 }
 
 static int met_private(const struct bench *b)
@@ -674,15 +669,18 @@ static struct bench rows[] = {
 	  .val = SIDE(val_reconnect, NULL, 1),
 	  .floor = SIDE(floor_connect_rights, NULL, 1),
 	  .floor_name = "connect + SCM_RIGHTS + reply",
-	  .target = "ratio <= 2", .met = met_reconnect },
+	  .target = "ratio <= 1.3", .met = met_reconnect },
 	{ .name = "spawn", .unit = US_PER_OP,
 	  .val = SIDE(val_spawn, NULL, 1),
 	  .floor = SIDE(floor_spawn, NULL, 1),
 	  .floor_name = FLOOR_SPAWN,
-	  .target = "ratio <= 1.3", .met = met_spawn },
+	  .target = "ratio <= 1.1", .met = met_spawn },
 	{ .name = "rss_after_make_persistent", .unit = KIB,
 	  .floor_name = "ratio vs the RSS of a fresh standalone persist-server",
-	  .target = "<= 512 KiB", .met = met_rss, .custom = bench_rss },
+	  /* No target: shared pages of the executable count in full here.
+	   * What an idle thread costs is thread_pss_100 (bench_many.c) and
+	   * the row below (docs/design.md, "Targets"). */
+	  .custom = bench_rss },
 	{ .name = "private_after_make_persistent", .unit = KIB,
 	  .floor_name = "ratio vs the private memory of a fresh standalone persist-server",
 	  .target = "ratio <= 1", .met = met_private, .custom = bench_private },
