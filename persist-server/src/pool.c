@@ -5,8 +5,10 @@
  * Why: the server calls libc only while it starts (and on the way out);
  * the loop that then runs for months calls none.  What allocates is
  * glibc's own static start-up (the executable's directory, for $ORIGIN),
- * stdio's buffer when --help or --version print, and the --pidfile path: a
- * few KiB once.  glibc's malloc would set up its arena and thread cache for
+ * stdio's buffer when --help or --version print, the --pidfile path, and
+ * where close_range is missing the one opendir of /proc/self/fd (32 KiB):
+ * well within the pool, once.  Past its end malloc fails with ENOMEM, and
+ * those callers report it.  glibc's malloc would set up its arena and thread cache for
  * that, two pages more in every idle server (README, "Benchmarks"); the
  * pool's pages that nothing touches cost nothing.  glibc documents
  * replacing malloc this way ("Replacing malloc" in its manual), statically
