@@ -35,23 +35,33 @@ static pid_t lpid;                /* the CLONE_VM child */
 static struct transport_conn *lc; /* to it */
 static uint64_t lremote;          /* MIB it mapped: in our address space */
 
-/* Value: *arg getpid requests with transport_submit, then transport_wait
- * for each answer. */
+/* Value: *arg getpid requests kept in flight with transport_submit,
+ * refilled as answers come (transport_wait for one, transport_result for
+ * the others that came with it), *arg per iteration. */
 static int val_tp_pipelined(const void *arg, long iters)
 {
-	unsigned n = *(const unsigned *)arg;
+	unsigned w = *(const unsigned *)arg;
+	long total = iters * (long)w, sent = 0, got = 0;
 	struct near_request q;
 	int r = 0;
 
 	near_request_set(&q, __NR_getpid, 0, 0, 0, 0, 0, 0);
-	for (long i = 0; i < iters && r == 0; i++) {
-		for (unsigned j = 0; j < n && r == 0; j++)
+	while (r == 0 && got < total) {
+		int64_t ret;
+
+		/* Refill: as many go out as answers came in. */
+		for (; r == 0 && sent < total && sent - got < (long)w; sent++)
 			r = transport_submit(tc, &q);
-		for (unsigned j = 0; j < n && r == 0; j++) {
-			int64_t ret;
-			r = transport_wait(tc, &ret);
-			if (r == 0 && ret != srv2.pid)
+		if (r == 0)
+			r = transport_wait(tc, &ret); /* sends, then reads what came */
+		while (r == 0) {
+			if (ret != srv2.pid)
 				r = -EPROTO;
+			got++;
+			if (r == 0 && (r = transport_result(tc, &ret)) == -EAGAIN) {
+				r = 0;
+				break;
+			}
 		}
 	}
 	return r;

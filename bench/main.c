@@ -2,19 +2,20 @@
 /* make bench: the costs of talking to a real persist-server, each measured
  * against a floor taken in the same run (the method: harness.c).  One file
  * a layer, registered here bottom up: the raw protocol (bench_near.c), then
- * libtransport (bench_transport.c), then libpersist (bench_persist.c).  The
+ * libtransport (bench_transport.c), then libpersist (bench_persist.c), then
+ * how costs grow with threads and children (bench_many.c).  The
  * order is the table's, and the setup's: each layer's peers start after the
  * layers below it.
  *
  * Usage: [BENCH_PIN=same|none|split] [BENCH_ONLY=name,...] bench [OUT.json] */
 #include "harness.h"
 
-extern const struct layer near_layer, transport_layer, persist_layer;
+extern const struct layer near_layer, transport_layer, persist_layer, many_layer;
 
 int main(int argc, char **argv)
 {
 	static const struct layer *const layers[] = {
-		&near_layer, &transport_layer, &persist_layer,
+		&near_layer, &transport_layer, &persist_layer, &many_layer,
 	};
 
 	return bench_main(layers, (int)(sizeof layers / sizeof layers[0]),

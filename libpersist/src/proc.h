@@ -167,6 +167,8 @@ struct persist__kproc {
 	char *cmdline;     /* children: their argv blob (persist__parse_cmdline);
 			      NULL when empty (a zombie) or unreadable */
 	size_t cmdlen;
+	int cmd_later;     /* a child with a running record's pid: cmdline not
+			      read yet (persist__snapshot_cmdlines) */
 };
 
 struct persist__snapshot {
@@ -178,7 +180,8 @@ struct persist__snapshot {
 };
 
 /* Read, through io, what recovery needs of thread (pid, starttime): its
- * own stat; when it is alive, its children with their stat and cmdline;
+ * own stat; when it is alive, its children with their stat and cmdline
+ * (the cmdline of those whose pid is one of pids later: cmd_later);
  * and the stat of every pid of pids (the running records) that exists and
  * is not among them (kill(pid, 0) in the thread first: most stale pids
  * are gone, and that answer costs no path lookup).
@@ -187,6 +190,12 @@ struct persist__snapshot {
  * -errno (nothing is known then). */
 int persist__snapshot_read(struct persist__procio *io, int pid, unsigned long long starttime,
 			   const int *pids, size_t npids, struct persist__snapshot *out);
+/* Read, through io and in one batch, the cmdline of every child of s
+ * marked cmd_later, and clear the marks.  Recovery first clears those
+ * that a running record claims (same pid and start time): their argv is
+ * the record's.
+ * Returns: 0; -ENOMEM; the sysif's -errno. */
+int persist__snapshot_cmdlines(struct persist__procio *io, struct persist__snapshot *s);
 /* Returns: nothing. */
 void persist__snapshot_free(struct persist__snapshot *s);
 

@@ -89,16 +89,21 @@ int transport__read_exact(struct transport_conn *c, void *buf, size_t len)
 {
 	char *p = buf;
 
+	/* Read first, poll only when nothing is there: a hello is read once
+	 * the caller has seen the socket readable, and a poll before that
+	 * read would be a syscall for nothing (reconnect's cost). */
 	while (len) {
-		long n;
-		int r = transport__poll(c, POLLIN);
+		long n = near_syscall6(__NR_recvfrom, c->fd, (long)p, (long)len, MSG_DONTWAIT, 0, 0);
 
-		if (r < 0)
-			return r;
-		n = near_syscall6(__NR_recvfrom, c->fd, (long)p, (long)len, MSG_DONTWAIT, 0, 0);
 		if (n == 0)
 			return -ECONNRESET;
-		if (n == -EAGAIN || n == -EINTR)
+		if (n == -EAGAIN) {
+			int r = transport__poll(c, POLLIN);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (n == -EINTR)
 			continue;
 		if (n < 0)
 			return (int)n;
@@ -360,6 +365,12 @@ int transport__wait(struct transport_conn *c, int64_t *result)
 {
 	if (c->q_count == 0)
 		return -EAGAIN;
+	/* Send before any poll: a socket buffer nearly always has room, and
+	 * a poll for POLLOUT first, or a read right after the send, would be
+	 * a syscall for nothing on every round trip (send_some stops on
+	 * EAGAIN, and the poll below then waits for room as well). */
+	if (c->out_off < c->out_len)
+		send_some(c);
 	while (at(c, 0)->state < PENDING_DONE) {
 		int r;
 		if (c->out_off == c->out_len && c->timeout_ms < 0) {

@@ -15,18 +15,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <asm/unistd.h>
-#include <bsd/libutil.h>
-#include <bsd/stdlib.h>
-#include <bsd/unistd.h>
 #include <near/syscall.h>
 #include <pserver/pserver.h>
+#include "pidfile.h"
+#include "title.h"
 
 #ifndef PSERVER_VERSION
 #define PSERVER_VERSION "unknown"
 #endif
 
-extern char **environ;
-static const char *title_path = "(inherited connection)";
+/* A copy: title_set writes over the argv strings optarg points into. */
+static char title_path[128] = "(inherited connection)";
 
 static void usage(FILE *to)
 {
@@ -71,13 +70,27 @@ static int socket_type(int fd)
 	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ? -1 : type;
 }
 
+/* A decimal number in [0, max], all of arg, as strtonum(3) takes it.
+ * Returns: 0 with *v set; -EINVAL. */
+static int parse_num(const char *arg, unsigned long max, unsigned long *v)
+{
+	char *end;
+
+	if (*arg < '0' || *arg > '9')
+		return -EINVAL;
+	errno = 0;
+	*v = strtoul(arg, &end, 10);
+	return *end || errno || *v > max ? -EINVAL : 0;
+}
+
 static int parse_fd(const char *arg, const char *opt)
 {
-	const char *err = NULL;
-	int fd = (int)strtonum(arg, 0, 1 << 20, &err);
+	unsigned long v;
+	int fd;
 
-	if (err)
+	if (parse_num(arg, 1 << 20, &v) < 0)
 		die_usage("%s: not an fd number: %s", opt, arg);
+	fd = (int)v;
 	if (fcntl(fd, F_GETFD) < 0)
 		die_usage("%s: fd %s is not open", opt, arg);
 	if (socket_type(fd) != SOCK_STREAM)
@@ -88,11 +101,12 @@ static int parse_fd(const char *arg, const char *opt)
 /* --keep-fd: any open fd will do. */
 static int parse_keep_fd(const char *arg)
 {
-	const char *err = NULL;
-	int fd = (int)strtonum(arg, 0, 1 << 20, &err);
+	unsigned long v;
+	int fd;
 
-	if (err)
+	if (parse_num(arg, 1 << 20, &v) < 0)
 		die_usage("--keep-fd: not an fd number: %s", arg);
+	fd = (int)v;
 	if (fcntl(fd, F_GETFD) < 0)
 		die_usage("--keep-fd: fd %s is not open", arg);
 	return fd;
@@ -281,7 +295,8 @@ static int null_stdio(void)
 static void show_state(struct pserver *s, enum pserver_state st)
 {
 	(void)s;
-	setproctitle("%s (%s)", title_path, st == PSERVER_IDLE ? "idle" : "serving");
+	title_set((const char *const[]){ "persist-server: ", title_path,
+					 st == PSERVER_IDLE ? " (idle)" : " (serving)", NULL });
 }
 
 int main(int argc, char **argv)
@@ -299,13 +314,15 @@ int main(int argc, char **argv)
 		{ 0, 0, 0, 0 },
 	};
 	static struct pserver srv; /* large buffers: not on the stack */
-	const char *listen_path = NULL, *pidpath = NULL, *err;
-	struct pidfh *pfh = NULL;
-	int daemonize = 0, c, r, n_keep = 0, ready = -1;
+	const char *listen_path = NULL, *pidpath = NULL;
+	struct pidfile pf = { .fd = -1 };
+	int daemonize = 0, c, r, n_keep = 0, ready = -1, other;
+	unsigned long uid;
 	char why[512] = "";
-	pid_t other;
-	/* Every fd named on the command line fits: at most one per argument. */
-	int *keep = calloc((size_t)argc + 2, sizeof *keep);
+	/* Every fd named on the command line fits: at most one per argument.
+	 * On the stack, where argv itself is (the kernel bounds it): the
+	 * server never initialises malloc, one page less in each. */
+	int keep[argc + 2];
 
 	/* Our children inherit ignored signals and the signal mask across
 	 * execve; start them (and us: SIGCHLD must never be ignored, or exit
@@ -323,11 +340,7 @@ int main(int argc, char **argv)
 			strerror(-r));
 		return 1;
 	}
-	if (!keep) {
-		fprintf(stderr, "persist-server: %s\n", strerror(ENOMEM));
-		return 1;
-	}
-	setproctitle_init(argc, argv, environ);
+	title_init(argc, argv);
 	pserver_init(&srv);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -348,9 +361,9 @@ int main(int argc, char **argv)
 		case 'u':
 			if (srv.n_uids == PSERVER_MAX_UIDS)
 				die_usage("too many --allow-uid (at most %d)", PSERVER_MAX_UIDS - 1);
-			srv.uids[srv.n_uids++] = (uint32_t)strtonum(optarg, 0, 0xfffffffe, &err);
-			if (err)
+			if (parse_num(optarg, 0xfffffffe, &uid) < 0)
 				die_usage("--allow-uid: not a uid: %s", optarg);
+			srv.uids[srv.n_uids++] = (uint32_t)uid;
 			break;
 		case 'd': daemonize = 1; break;
 		case 'p': pidpath = optarg; break;
@@ -377,7 +390,6 @@ int main(int argc, char **argv)
 	if (srv.conn_fd >= 0)
 		keep[n_keep++] = srv.conn_fd;
 	r = close_inherited(keep, n_keep);
-	free(keep);
 	if (r < 0) {
 		fprintf(stderr, "persist-server: cannot close the fds it inherited: %s\n",
 			strerror(-r));
@@ -385,13 +397,14 @@ int main(int argc, char **argv)
 	}
 
 	if (pidpath) {
-		pfh = pidfile_open(pidpath, 0600, &other);
-		if (!pfh) {
-			if (errno == EEXIST)
-				fprintf(stderr, "persist-server: already running as pid %d (pidfile %s)\n",
-					(int)other, pidpath);
-			else
-				fprintf(stderr, "persist-server: pidfile %s: %s\n", pidpath, strerror(errno));
+		r = pidfile_claim(&pf, pidpath, &other);
+		if (r == -EEXIST) {
+			fprintf(stderr, "persist-server: already running as pid %d (pidfile %s)\n",
+				other, pidpath);
+			return 1;
+		}
+		if (r < 0) {
+			fprintf(stderr, "persist-server: pidfile %s: %s\n", pidpath, strerror(-r));
 			return 1;
 		}
 	}
@@ -399,12 +412,11 @@ int main(int argc, char **argv)
 		r = pserver_listen(listen_path, why, sizeof why);
 		if (r < 0) {
 			fprintf(stderr, "persist-server: %s\n", why[0] ? why : strerror(-r));
-			if (pfh)
-				pidfile_remove(pfh);
+			pidfile_drop(&pf);
 			return 1;
 		}
 		srv.listen_fd = r;
-		title_path = listen_path;
+		snprintf(title_path, sizeof title_path, "%s", listen_path);
 	}
 	if (daemonize) {
 		ready = detach();
@@ -429,8 +441,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (pfh)
-		pidfile_write(pfh);
+	if (pf.fd >= 0 && (r = pidfile_put(&pf)) < 0)
+		fprintf(stderr, "persist-server: pidfile %s: %s\n", pf.path, strerror(-r));
 	if (ready >= 0) {
 		(void)!write(ready, "", 1); /* the launcher may exit now */
 		close(ready);
@@ -439,8 +451,7 @@ int main(int argc, char **argv)
 	srv.entry_clone = (uint64_t)(uintptr_t)near_clone;
 	srv.entry_serve = (uint64_t)(uintptr_t)pserver_clone_main;
 	r = pserver_run(&srv);
-	if (pfh)
-		pidfile_remove(pfh);
+	pidfile_drop(&pf);
 	if (r < 0) {
 		fprintf(stderr, "persist-server: %s\n", strerror(-r));
 		return 1;

@@ -48,6 +48,7 @@ struct launch {
 	int n_moves;
 	int close_stdio;         /* the starter closes 0, 1 and 2 */
 	int no_close_range;      /* ... and makes close_range fail with ENOSYS */
+	const char *argv0;       /* the server's argv[0] (NULL: PSERVER_EXE) */
 };
 
 /* Valgrind follows the server too (VALGRIND=1): slower, and it keeps fds
@@ -147,7 +148,9 @@ static void start(struct launch *l, const char *const *args)
 				close(fd);
 		if (l->no_close_range && without_close_range() < 0)
 			_exit(121);
-		execv(argv[0], (char **)argv);
+		if (l->argv0)
+			argv[0] = l->argv0;
+		execv(PSERVER_EXE, (char **)argv);
 		_exit(127);
 	}
 	l->pid = l->starter;
@@ -493,6 +496,116 @@ static void bad_keep_and_twice_given_are_usage_errors(void **state)
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 2);
 }
 
+/* /proc/PID/cmdline as ps shows it: NULs to spaces, trailing ones cut. */
+static void read_title(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	n = read(fd, buf, len - 1);
+	close(fd);
+	assert_true(n >= 0);
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	buf[n] = '\0';
+	for (ssize_t i = 0; i < n; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+}
+
+/* Wait until the server's title is want.  Returns: 1, or 0 past the
+ * deadline (got holds the last one). */
+static int title_becomes(pid_t pid, const char *want, char *got, size_t len)
+{
+	for (int waited = 0; waited < deadline_ms(); waited += 10) {
+		read_title(pid, got, len);
+		if (!strcmp(got, want))
+			return 1;
+		pause_ms(10);
+	}
+	return 0;
+}
+
+/* ps shows what the server does (README: "persist-server: PATH (idle)" or
+ * "(serving)"), in the room of its argv and of the environment strings it
+ * moved: the title is longer than "persist-server --listen PATH". */
+static void title_says_idle_or_serving(void **state)
+{
+	struct launch *l = *state;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char want[256], got[512];
+	struct near_hello h;
+	int fd;
+
+	/* Valgrind's processes show their own command line. */
+	if (under_valgrind())
+		skip();
+	/* So that the title does not fit in argv's room alone. */
+	l->argv0 = "persist-server";
+	start(l, (const char *const[]){ "--listen", l->path, NULL });
+	assert_int_equal(hello_pid(l->path), l->pid);
+	snprintf(want, sizeof want, "persist-server: %s (idle)", l->path);
+	if (!title_becomes(l->pid, want, got, sizeof got))
+		fail_msg("title \"%s\", not \"%s\"", got, want);
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", l->path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	read_hello(fd, &h);
+	snprintf(want, sizeof want, "persist-server: %s (serving)", l->path);
+	if (!title_becomes(l->pid, want, got, sizeof got))
+		fail_msg("title \"%s\", not \"%s\"", got, want);
+	close(fd);
+	snprintf(want, sizeof want, "persist-server: %s (idle)", l->path);
+	if (!title_becomes(l->pid, want, got, sizeof got))
+		fail_msg("title \"%s\", not \"%s\"", got, want);
+	stop(l);
+}
+
+/* --pidfile: the running server's pid is in it, and a second server on
+ * the same file is refused (status 1) with the first one's pid. */
+static void pidfile_refuses_a_second_server(void **state)
+{
+	struct launch *l = *state;
+	char pidf[128], other[128], buf[64] = "", err[512] = "", want[64];
+	int p[2], status, fd;
+	pid_t second;
+	ssize_t n;
+
+	snprintf(pidf, sizeof pidf, "%s/pid", l->dir);
+	snprintf(other, sizeof other, "%s/sock2", l->dir);
+	start(l, (const char *const[]){ "--listen", l->path, "--pidfile", pidf, NULL });
+	assert_int_equal(hello_pid(l->path), l->pid);
+	fd = open(pidf, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_true(read(fd, buf, sizeof buf - 1) > 0);
+	close(fd);
+	assert_int_equal(atoi(buf), l->pid);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	second = fork();
+	assert_true(second >= 0);
+	if (second == 0) {
+		dup2(p[1], 2);
+		execl(PSERVER_EXE, PSERVER_EXE, "--listen", other, "--pidfile", pidf,
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	n = read(p[0], err, sizeof err - 1);
+	close(p[0]);
+	assert_int_equal(waitpid(second, &status, 0), second);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	err[n > 0 ? n : 0] = '\0';
+	snprintf(want, sizeof want, "already running as pid %d", (int)l->pid);
+	if (!strstr(err, want))
+		fail_msg("the second server said \"%s\"", err);
+	stop(l);
+	unlink(pidf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -503,6 +616,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(daemon_keeps_nothing_inherited, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_keep_and_twice_given_are_usage_errors, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(title_says_idle_or_serving, setup, teardown),
+		cmocka_unit_test_setup_teardown(pidfile_refuses_a_second_server, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,8 +56,11 @@ struct pserver {
 	uint64_t last_epoch;  /* last epoch handed out */
 	unsigned in_len;
 	unsigned out_n;
-	int64_t in[PSERVER_BATCH * 7];
+	/* The buffers last, out first: a controller's first small batch then
+	 * touches only the page the fields above are on (an idle server's
+	 * memory: README, "Benchmarks"). */
 	int64_t out[PSERVER_BATCH];
+	int64_t in[PSERVER_BATCH * 7];
 	unsigned char scratch[4096];
 };
 
