@@ -23,6 +23,8 @@ libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzze
 valgrind:/usr/bin/valgrind
 libc6-dev:/usr/include/stdio.h
 binutils:/usr/bin/readelf
+mandoc:/usr/bin/mandoc
+bash:/bin/bash
 "
 # libc6-dev (libc.a) and binutils (readelf): tests/pkgconfig links its
 # consumers with -static and checks them.  nix-bin is not installed here
