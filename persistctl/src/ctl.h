@@ -70,9 +70,9 @@ char *ctl_abspath(const char *here, const char *path);
 /* Our environment with each NAME=VALUE of sets replacing NAME (the last
  * of a name wins): a new array of borrowed strings (free the array). */
 char **ctl_environ(char *const *sets, size_t nsets);
-/* A child's record and status as JSON: the object wait, restart and logs
- * print ({"id", "name", "pid", "state", "exit_code", "signal",
- * "lost_reason"}). */
+/* A child's record and status as the JSON object wait --json prints
+ * ({"id", "name", "pid", "state", "exit_code", "signal", "lost_reason"};
+ * persistctl(1) documents it). */
 void json_status(FILE *f, const struct persist_child_rec *r);
 
 /* ---- session.c ---- */
