@@ -13,7 +13,7 @@
 #   which points at the host's headers and libraries under /usr; sqlite also
 #   holds bin/sqlite3, wrapping the host's CLI (nixpkgs' sqlite has it in its
 #   bin output).
-# - pkg-config, gcc, gnumake, gdb, valgrind, python3: store paths wrapping
+# - pkg-config, gcc, gnumake, gdb, valgrind, python3, mandoc: store paths wrapping
 #   the host's.
 # - callPackage, appendOverlays, extend, symlinkJoin, mkShell.
 { system ? builtins.currentSystem, overlays ? [ ], ... }:
@@ -98,6 +98,7 @@ let
     gdb = hostTool "gdb" [ "/usr/bin/gdb" ];
     valgrind = hostTool "valgrind" [ "/usr/bin/valgrind" ];
     python3 = hostTool "python3" [ "/usr/bin/python3" ];
+    mandoc = hostTool "mandoc" [ "/usr/bin/mandoc" ];
     cmocka = hostLibrary "cmocka" [ "cmocka" ] [ ];
     libbsd = hostLibrary "libbsd" [ "libbsd" ] [ ];
     sqlite = hostLibrary "sqlite" [ "sqlite3" ] [ "/usr/bin/sqlite3" ];
