@@ -46,14 +46,16 @@ int cmd_run(struct ctl *c, int argc, char **argv)
 	};
 	const char *name = NULL, *fds[PERSIST_SPAWN_MAX_FDS + 1] = { NULL };
 	const char *dir = NULL, *in = NULL;
-	char **sets = calloc((size_t)argc + 1, sizeof *sets), **envp;
+	/* Static: still reachable (not a leak) when a usage error exits. */
+	static char **sets;
+	char **envp;
 	size_t nfds = 0, nsets = 0;
 	char why[1024] = "", *cwd, *here, *stdin_path = NULL;
 	const char *const *cmd;
 	int64_t id;
 	int o, r, json = 0;
 
-	if (!sets)
+	if (!(sets = calloc((size_t)argc + 1, sizeof *sets)))
 		ctl_die(EXIT_RUNTIME, "out of memory");
 	while ((o = ctl_getopt(argc, argv, "+:n:f:e:C:i:jh", opts, "run", help)) != -1) {
 		if (o == 'n')
