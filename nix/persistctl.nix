@@ -2,7 +2,7 @@
 # persistctl: the command line of libpersist's session.  A program outside
 # the library, built against libpersist found through pkg-config (which
 # brings every layer below it), like any other client.
-{ lib, stdenv, pkg-config, mandoc, sqlite, python3, libpersist }:
+{ lib, stdenv, pkg-config, sqlite, python3, mandoc, libpersist }:
 
 stdenv.mkDerivation {
   pname = "persistctl";
@@ -28,8 +28,8 @@ stdenv.mkDerivation {
   # persist-server libpersist was built with, from the store).  It reads
   # `ps --json` and `status --json` with python3 and runs PRAGMA
   # integrity_check with the sqlite3 command (the CLI: sqlite's bin output).
-  # All of them run; none is skipped.  mandoc lints the man page
-  # (man-check of libnear's common.mk, once persistctl's Makefile runs it).
+  # All of them run; none is skipped.  The check lints persistctl(1) with
+  # mandoc; tests/test_completion.sh runs the completion in bash (stdenv's).
   nativeCheckInputs = [ python3 (lib.getBin sqlite) mandoc ];
 
   makeFlags = [ "PREFIX=$(out)" ];

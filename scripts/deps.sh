@@ -24,6 +24,7 @@ valgrind:/usr/bin/valgrind
 libc6-dev:/usr/include/stdio.h
 binutils:/usr/bin/readelf
 mandoc:/usr/bin/mandoc
+bash:/bin/bash
 "
 # libc6-dev (libc.a) and binutils (readelf): tests/pkgconfig links its
 # consumers with -static and checks them.  mandoc: each layer's `make check`

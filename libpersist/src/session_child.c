@@ -110,6 +110,12 @@ PERSIST_EXPORT int persist_session_run(struct persist_session *s, const char *na
 				       const struct persist_spawn *sp, int64_t *id,
 				       char *why, size_t whylen)
 {
+	return persist__run(s, name, sp, 0, id, why, whylen);
+}
+
+int persist__run(struct persist_session *s, const char *name, const struct persist_spawn *sp,
+		 int64_t restart_of, int64_t *id, char *why, size_t whylen)
+{
 	char out[PATH_MAX + 48], err[PATH_MAX + 48], spawn_why[512] = "";
 	int fds[PERSIST_SPAWN_MAX_FDS];
 	struct birth bb;
@@ -136,7 +142,17 @@ PERSIST_EXPORT int persist_session_run(struct persist_session *s, const char *na
 		return -ENOTCONN;
 	}
 	persist__crash_point("run:before-intent");
-	r = persist_store_intent(s->st, s->rec.id, name, sp->argv, sp->cwd, &cid);
+	{
+		/* All that starting it again the same way needs. */
+		struct persist_child_spec spec = {
+			.envp = sp->envp, .stdin_path = sp->stdin_path,
+			.stdout_path = sp->stdout_path, .stderr_path = sp->stderr_path,
+			.fd_names = sp->fd_names, .nfds = sp->fd_names ? sp->nfds : 0,
+			.new_session = sp->new_session, .restart_of = restart_of,
+		};
+		r = persist_store_intent_spec(s->st, s->rec.id, name, sp->argv, sp->cwd, &spec,
+					      &cid);
+	}
 	if (r == -EEXIST) {
 		struct persist_child_rec other = { 0 };
 		persist_store_child_find(s->st, s->rec.id, name, &other);
@@ -369,7 +385,7 @@ PERSIST_EXPORT int persist_session_kill(struct persist_session *s, int64_t id, i
 /* Signal a child and, if it leads its own process group (a session's
  * children usually do), the group: a shell's children go too.  The child
  * is unreaped, so its pid, which names the group, is not reused. */
-static int signal_child(struct persist_session *s, struct handle_child *hc, int sig)
+int persist__signal_child(struct persist_session *s, struct handle_child *hc, int sig)
 {
 	int r = handle_child_signal(hc, sig);
 
@@ -379,8 +395,8 @@ static int signal_child(struct persist_session *s, struct handle_child *hc, int 
 }
 
 /* Wait until every child in hcs has ended or ms pass. */
-static void wait_all(struct persist_session *s, struct handle_child *hcs, const int *live,
-		     size_t n, int64_t ms)
+void persist__wait_all(struct persist_session *s, struct handle_child *hcs, const int *live,
+		       size_t n, int64_t ms)
 {
 	int64_t deadline = persist__mono_ms() + ms;
 
@@ -403,7 +419,6 @@ static void wait_all(struct persist_session *s, struct handle_child *hcs, const 
 	}
 }
 
-#define KILL_WAIT_MS 10000 /* after SIGKILL: only an uninterruptible sleep delays it */
 
 PERSIST_EXPORT int persist_session_stop(struct persist_session *s, int grace_ms,
 					char *why, size_t whylen)
@@ -436,20 +451,20 @@ PERSIST_EXPORT int persist_session_stop(struct persist_session *s, int grace_ms,
 			continue;
 		if (handle_child_init(&hcs[i], &s->t.task, recs[i].pid) < 0)
 			continue;
-		live[i] = signal_child(s, &hcs[i], SIGTERM) == 0;
+		live[i] = persist__signal_child(s, &hcs[i], SIGTERM) == 0;
 		if (!live[i])
 			handle_child_close(&hcs[i]);
 	}
 	persist__crash_point("stop:after-term");
-	wait_all(s, hcs, live, n, grace_ms < 0 ? 0 : grace_ms);
+	persist__wait_all(s, hcs, live, n, grace_ms < 0 ? 0 : grace_ms);
 	for (size_t i = 0; i < n; i++) {
 		struct persist_exit e;
 		if (live[i] && persist_child_wait(&s->t, recs[i].pid, 1, 0, &e) == 0 && !e.exited &&
-		    signal_child(s, &hcs[i], SIGKILL) == 0)
+		    persist__signal_child(s, &hcs[i], SIGKILL) == 0)
 			killed++;
 	}
 	if (killed)
-		wait_all(s, hcs, live, n, KILL_WAIT_MS);
+		persist__wait_all(s, hcs, live, n, PERSIST__KILL_WAIT_MS);
 	for (size_t i = 0; i < n; i++) {
 		if (live[i])
 			handle_child_close(&hcs[i]);

@@ -57,6 +57,18 @@ int64_t persist__mono_ms(void);
  * WHO:after-wnowait and WHO:after-record; r is read again.
  * Returns: 1 settled (r final); 0 still running; -errno. */
 int persist__settle(struct persist_session *s, struct persist_child_rec *r, const char *who);
+/* persist_session_run, recording that the child restarts child restart_of
+ * (0: none).  Returns: as persist_session_run. */
+int persist__run(struct persist_session *s, const char *name, const struct persist_spawn *sp,
+		 int64_t restart_of, int64_t *id, char *why, size_t whylen);
+struct handle_child;
+/* Signal a child and, if it leads its own process group, the group.
+ * Returns: handle_child_signal's. */
+int persist__signal_child(struct persist_session *s, struct handle_child *hc, int sig);
+/* Wait until every child hcs[i] with live[i] has ended, or ms pass. */
+void persist__wait_all(struct persist_session *s, struct handle_child *hcs, const int *live,
+		       size_t n, int64_t ms);
+#define PERSIST__KILL_WAIT_MS 10000 /* after SIGKILL: only an uninterruptible sleep delays it */
 
 /* session_fd.c: free the named fds' handles (after the thread's task is
  * closed, which invalidated them). */

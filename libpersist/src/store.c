@@ -75,6 +75,26 @@ static const char schema_v2[] =
 	"ALTER TABLE fds ADD COLUMN ino INTEGER;"
 	"ALTER TABLE fds ADD COLUMN type INTEGER;";
 
+/* Version 3: how a child was started, beyond argv and cwd, so that it can
+ * be started again the same way (persist_session_restart), and which child
+ * a restart replaced.  NULL in each for a record written before (an
+ * upgraded store) or adopted by recovery: the defaults then. */
+static const char schema_v3_children[] =
+	/* envp as given to the spawn, encoded as argv is; NULL: the
+	 * controller's own environment at the spawn. */
+	"ALTER TABLE children ADD COLUMN env BLOB;"
+	"ALTER TABLE children ADD COLUMN stdin_path TEXT;"
+	"ALTER TABLE children ADD COLUMN stdout_path TEXT;"
+	"ALTER TABLE children ADD COLUMN stderr_path TEXT;"
+	/* The kept fds passed by name, encoded as argv is; NULL: none. */
+	"ALTER TABLE children ADD COLUMN fd_names BLOB;"
+	"ALTER TABLE children ADD COLUMN new_session INTEGER"
+	" CHECK (new_session IS NULL OR new_session IN (0, 1));"
+	/* Not a foreign key: the child restarted may be forgotten with its
+	 * thread while the new one lives in a thread recorded anew. */
+	"ALTER TABLE children ADD COLUMN restart_of INTEGER;"
+	"CREATE INDEX children_restart_of ON children(restart_of) WHERE restart_of IS NOT NULL;";
+
 static const char *const sql[ST_COUNT] = {
 	[ST_THREAD_UPD_BY_PATH] =
 		"UPDATE threads SET pid = ?2, starttime = ?3, epoch = ?4 WHERE socket_path = ?1",
@@ -92,7 +112,16 @@ static const char *const sql[ST_COUNT] = {
 	[ST_THREAD_DEL] = "DELETE FROM threads WHERE id = ?1",
 	[ST_CHILD_INTENT] =
 		"INSERT INTO children (thread_id, name, argv, cwd, state, started, owner_pid,"
-		" owner_start) VALUES (?1, ?2, ?3, ?4, 'intent', ?5, ?6, ?7)",
+		" owner_start, env, stdin_path, stdout_path, stderr_path, fd_names, new_session,"
+		" restart_of) VALUES (?1, ?2, ?3, ?4, 'intent', ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+		" ?12, ?13, ?14)",
+	[ST_CHILD_SPAWN_GET] =
+		"SELECT env, stdin_path, stdout_path, stderr_path, fd_names, new_session,"
+		/* A restart that never got a child (lost before it started)
+		 * does not count: the child may be restarted again. */
+		" (SELECT max(n.id) FROM children n WHERE n.restart_of = c.id"
+		"  AND NOT (n.state = 'lost' AND n.pid IS NULL))"
+		" FROM children c WHERE c.id = ?1",
 	[ST_CHILD_STARTED] =
 		"UPDATE children SET pid = ?2, starttime = ?3, state = 'running', started = ?4"
 		" WHERE id = ?1 AND state = 'intent'",
@@ -322,7 +351,9 @@ upgrade:
 	/* Each version's step, in order, from the one the file has. */
 	if (ver == 1 && (r = persist__exec(st, schema_v2)) < 0)
 		goto out;
-	r = persist__exec(st, "PRAGMA user_version = 2");
+	if (ver <= 2 && (r = persist__exec(st, schema_v3_children)) < 0)
+		goto out;
+	r = persist__exec(st, "PRAGMA user_version = 3");
 out:
 	if (r < 0) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);

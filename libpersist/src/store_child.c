@@ -98,6 +98,7 @@ int persist__child_row(sqlite3_stmt *s, struct persist_child_rec *rec)
 	rec->signal = sqlite3_column_int(s, 9);
 	rec->started_ms = sqlite3_column_int64(s, 10);
 	rec->ended_ms = sqlite3_column_int64(s, 11);
+	rec->restart_of = sqlite3_column_int64(s, 13);
 	r = persist_argv_decode(sqlite3_column_blob(s, 3), (size_t)sqlite3_column_bytes(s, 3),
 				&rec->argv, &rec->argc);
 	if (r == 0)
@@ -133,30 +134,77 @@ PERSIST_EXPORT void persist_child_recs_free(struct persist_child_rec *recs, size
 
 /* ---- transitions ---- */
 
+/* Bind NULL-terminated v (NULL: SQL NULL) encoded as argv is, into
+ * *blob (the caller frees it after the step).  Returns: an SQLite rc. */
+static int bind_strv(sqlite3_stmt *s, int col, const char *const *v, void **blob)
+{
+	size_t len;
+
+	*blob = NULL;
+	if (!v)
+		return sqlite3_bind_null(s, col);
+	if (persist_argv_encode(v, blob, &len) < 0)
+		return SQLITE_NOMEM;
+	/* A non-NULL pointer: an empty list is a zero-length blob, not NULL. */
+	return sqlite3_bind_blob(s, col, *blob, (int)len, SQLITE_STATIC);
+}
+
+static int bind_text(sqlite3_stmt *s, int col, const char *t)
+{
+	return t ? sqlite3_bind_text(s, col, t, -1, SQLITE_STATIC) : sqlite3_bind_null(s, col);
+}
+
 PERSIST_EXPORT int persist_store_intent(struct persist_store *st, int64_t thread_id,
 					const char *name, const char *const *argv,
 					const char *cwd, int64_t *child_id)
 {
+	return persist_store_intent_spec(st, thread_id, name, argv, cwd, NULL, child_id);
+}
+
+PERSIST_EXPORT int persist_store_intent_spec(struct persist_store *st, int64_t thread_id,
+					     const char *name, const char *const *argv,
+					     const char *cwd, const struct persist_child_spec *spec,
+					     int64_t *child_id)
+{
+	const char **names = NULL;
 	sqlite3_stmt *s;
-	void *blob;
+	void *blob, *env = NULL, *fdn = NULL;
 	size_t len;
 	int r = 0, rc;
 
 	if (!argv || !argv[0])
 		return persist__fail(st, -EINVAL, "an intent needs argv[0]");
-	if ((r = persist_argv_encode(argv, &blob, &len)) < 0)
+	if (spec && spec->nfds && !spec->fd_names)
+		return persist__fail(st, -EINVAL, "%zu fds without their names", spec->nfds);
+	if (spec && spec->nfds) {
+		/* fd_names need not be NULL-terminated: copy nfds of them. */
+		if (!(names = calloc(spec->nfds + 1, sizeof *names)))
+			return -ENOMEM;
+		memcpy(names, spec->fd_names, spec->nfds * sizeof *names);
+	}
+	if ((r = persist_argv_encode(argv, &blob, &len)) < 0) {
+		free(names);
 		return r;
+	}
 	if (!(s = persist__stmt(st, ST_CHILD_INTENT, &r)))
 		goto out;
 	rc = sqlite3_bind_int64(s, 1, thread_id);
-	rc = rc ? rc : name ? sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC)
-			    : sqlite3_bind_null(s, 2);
+	rc = rc ? rc : bind_text(s, 2, name);
 	rc = rc ? rc : sqlite3_bind_blob(s, 3, blob, (int)len, SQLITE_STATIC);
-	rc = rc ? rc : cwd ? sqlite3_bind_text(s, 4, cwd, -1, SQLITE_STATIC)
-			   : sqlite3_bind_null(s, 4);
+	rc = rc ? rc : bind_text(s, 4, cwd);
 	rc = rc ? rc : sqlite3_bind_int64(s, 5, persist__now_ms());
 	rc = rc ? rc : sqlite3_bind_int(s, 6, st->self_pid);
 	rc = rc ? rc : sqlite3_bind_int64(s, 7, (sqlite3_int64)st->self_start);
+	if (spec) {
+		rc = rc ? rc : bind_strv(s, 8, spec->envp, &env);
+		rc = rc ? rc : bind_text(s, 9, spec->stdin_path);
+		rc = rc ? rc : bind_text(s, 10, spec->stdout_path);
+		rc = rc ? rc : bind_text(s, 11, spec->stderr_path);
+		rc = rc ? rc : bind_strv(s, 12, names, &fdn);
+		rc = rc ? rc : sqlite3_bind_int(s, 13, spec->new_session ? 1 : 0);
+		rc = rc ? rc : spec->restart_of > 0 ? sqlite3_bind_int64(s, 14, spec->restart_of)
+						    : sqlite3_bind_null(s, 14);
+	}
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE) {
@@ -172,7 +220,71 @@ PERSIST_EXPORT int persist_store_intent(struct persist_store *st, int64_t thread
 	sqlite3_reset(s);
 out:
 	free(blob);
+	free(env);
+	free(fdn);
+	free(names);
 	return r;
+}
+
+/* A column of strings encoded as argv is: NULL stays NULL. */
+static int col_strv(sqlite3_stmt *s, int col, char ***v, size_t *n)
+{
+	*v = NULL;
+	*n = 0;
+	if (sqlite3_column_type(s, col) == SQLITE_NULL)
+		return 0;
+	return persist_argv_decode(sqlite3_column_blob(s, col), (size_t)sqlite3_column_bytes(s, col),
+				   v, n);
+}
+
+PERSIST_EXPORT int persist_store_child_spawn(struct persist_store *st, int64_t child_id,
+					     struct persist_child_spawn *out)
+{
+	int r = 0, rc;
+	sqlite3_stmt *s = persist__stmt(st, ST_CHILD_SPAWN_GET, &r);
+
+	memset(out, 0, sizeof *out);
+	if (!s)
+		return r;
+	sqlite3_bind_int64(s, 1, child_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		r = persist__fail(st, -ENOENT, "no child %lld", (long long)child_id);
+	} else if (rc != SQLITE_ROW) {
+		r = persist__sqlerr(st, rc, "read child spec");
+	} else {
+		out->recorded = sqlite3_column_type(s, 5) != SQLITE_NULL;
+		out->new_session = out->recorded ? sqlite3_column_int(s, 5) : 1;
+		out->restarted_by = sqlite3_column_int64(s, 6);
+		r = col_strv(s, 0, &out->envp, &out->nenv);
+		if (r == 0)
+			r = col_strv(s, 4, &out->fd_names, &out->nfds);
+		if (r == 0)
+			r = persist__strdup((const char *)sqlite3_column_text(s, 1), &out->stdin_path);
+		if (r == 0)
+			r = persist__strdup((const char *)sqlite3_column_text(s, 2), &out->stdout_path);
+		if (r == 0)
+			r = persist__strdup((const char *)sqlite3_column_text(s, 3), &out->stderr_path);
+		if (r < 0) {
+			persist_child_spawn_clear(out);
+			r = persist__fail(st, r == -EINVAL ? -EUCLEAN : r,
+					  "child %lld: unreadable spec", (long long)child_id);
+		}
+	}
+	sqlite3_reset(s);
+	return r;
+}
+
+PERSIST_EXPORT void persist_child_spawn_clear(struct persist_child_spawn *sp)
+{
+	if (!sp)
+		return;
+	free(sp->envp);
+	free(sp->fd_names);
+	free(sp->stdin_path);
+	free(sp->stdout_path);
+	free(sp->stderr_path);
+	memset(sp, 0, sizeof *sp);
 }
 
 /* After a conditional UPDATE changed nothing: say why.  *same is set when

@@ -24,6 +24,7 @@ enum persist__stmt {
 	ST_CHILD_FIND,
 	ST_CHILD_FIND_ANY,
 	ST_CHILD_BORN,
+	ST_CHILD_SPAWN_GET,
 	ST_FD_PUT,
 	ST_FD_ADD,
 	ST_FD_DEL,
@@ -47,7 +48,7 @@ struct persist_store {
 /* The columns every child read selects, in this order; see persist__child_row. */
 #define PERSIST__CHILD_COLS \
 	"id, thread_id, name, argv, cwd, pid, starttime, state, exit_code, signal, " \
-	"started, ended, lost_reason"
+	"started, ended, lost_reason, restart_of"
 
 /* Map SQLite's rc (extended) to a negative errno and keep "what: message". */
 int persist__sqlerr(struct persist_store *st, int rc, const char *what);

@@ -64,6 +64,16 @@ long ctl_parse_seconds(const char *s);
 const char *ctl_status_words(const struct persist_child_rec *r, char *buf, size_t len);
 /* wait's exit code for a final record: its code, 128 + signal, else 1. */
 int ctl_status_exit(const struct persist_child_rec *r);
+/* path (NULL: ".") made absolute against directory here; a new string
+ * (dies if out of memory). */
+char *ctl_abspath(const char *here, const char *path);
+/* Our environment with each NAME=VALUE of sets replacing NAME (the last
+ * of a name wins): a new array of borrowed strings (free the array). */
+char **ctl_environ(char *const *sets, size_t nsets);
+/* A child's record and status as the JSON object wait --json prints
+ * ({"id", "name", "pid", "state", "exit_code", "signal", "lost_reason"};
+ * persistctl(1) documents it). */
+void json_status(FILE *f, const struct persist_child_rec *r);
 
 /* ---- session.c ---- */
 /* Open the session of the state directory (--state, else the session's
@@ -94,6 +104,11 @@ void ctl_child_ref(struct ctl *c, const struct ctl_ref *ref, struct persist_chil
  * become U+FFFD) / null if s is NULL. */
 void json_str(FILE *f, const char *s);
 void json_time(FILE *f, int64_t ms); /* ISO-8601 string, or null if 0 */
+/* Write s as one word that sh(1) reads back as s: as is when every byte is
+ * safe, else in single quotes (a quote as '\''); first: the command's first
+ * word, where '=' needs quoting too.  Control characters are written as
+ * '?' (a terminal must not see them), so such a word does not read back. */
+void ctl_sh_quote(FILE *f, const char *s, int first);
 
 /* ---- the commands: argc/argv start at the command's name ---- */
 int cmd_start(struct ctl *c, int argc, char **argv);
@@ -108,6 +123,7 @@ int cmd_listen(struct ctl *c, int argc, char **argv);
 int cmd_fds(struct ctl *c, int argc, char **argv);
 int cmd_close(struct ctl *c, int argc, char **argv);
 int cmd_recover_store(struct ctl *c, int argc, char **argv);
+int cmd_restart(struct ctl *c, int argc, char **argv);
 
 /* Command-line helpers (main.c): a usage error (exit 2) pointing at the
  * command's --help; whether argv[i] asks for help. */

@@ -9,7 +9,7 @@
 #include "ctl.h"
 
 static const char listen_help[] =
-"Usage: persistctl [--state DIR] listen NAME ADDRESS\n"
+"Usage: persistctl [--state DIR] listen [--json] NAME ADDRESS\n"
 "\n"
 "Create a listening socket in the server (starting it if needed) and keep\n"
 "it under NAME; print its address with the real port.  ADDRESS is\n"
@@ -17,7 +17,9 @@ static const char listen_help[] =
 "tcp6:[HOST]:PORT or unix:PATH; port 0 picks a free one.  The socket lives\n"
 "as long as the server, whatever happens to its controllers: pass it to a\n"
 "child with 'persistctl run --fd NAME', and clients that connect while no\n"
-"child accepts wait in its backlog instead of being refused.\n";
+"child accepts wait in its backlog instead of being refused.\n"
+"\n"
+"  -j, --json   print {\"name\": NAME, \"address\": ADDRESS}\n";
 
 static const char fds_help[] =
 "Usage: persistctl [--state DIR] fds [--json]\n"
@@ -26,7 +28,8 @@ static const char fds_help[] =
 "whether the server has just shown that the number still names the file it\n"
 "was kept for (a stale one is never passed to a child: close it).\n"
 "\n"
-"  --json   a JSON array of {\"name\", \"fd\", \"address\", \"verified\"}\n";
+"  -j, --json   a JSON array of {\"name\": string, \"fd\": number,\n"
+"               \"address\": string or null, \"verified\": bool}\n";
 
 static const char close_help[] =
 "Usage: persistctl [--state DIR] close NAME\n"
@@ -44,12 +47,19 @@ static void no_options(int argc, char **argv, const char *cmd, const char *help)
 
 int cmd_listen(struct ctl *c, int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "json", no_argument, 0, 'j' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
 	struct persist_fd_rec *recs;
 	char why[1024] = "";
 	size_t n;
-	int r;
+	int r, o, json = 0;
 
-	no_options(argc, argv, "listen", listen_help);
+	while ((o = ctl_getopt(argc, argv, "+:jh", opts, "listen", listen_help)) != -1)
+		if (o == 'j')
+			json = 1;
 	if (argc - optind != 2)
 		ctl_usage_error("listen", "give a name and an address: persistctl listen NAME "
 				"tcp:127.0.0.1:8080");
@@ -59,8 +69,15 @@ int cmd_listen(struct ctl *c, int argc, char **argv)
 		ctl_fail(c, r, "%s", *why ? why : strerror(-r));
 	r = persist_session_fd_list(c->s, &recs, &n);
 	for (size_t i = 0; r == 0 && i < n; i++)
-		if (strcmp(recs[i].name, argv[optind]) == 0)
+		if (strcmp(recs[i].name, argv[optind]) == 0 && json) {
+			fputs("{\"name\": ", stdout);
+			json_str(stdout, recs[i].name);
+			fputs(", \"address\": ", stdout);
+			json_str(stdout, recs[i].description);
+			fputs("}\n", stdout);
+		} else if (strcmp(recs[i].name, argv[optind]) == 0) {
 			printf("%s\n", recs[i].description ? recs[i].description : "");
+		}
 	if (r == 0)
 		persist_fd_recs_free(recs, n);
 	ctl_close(c);

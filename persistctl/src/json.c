@@ -87,3 +87,57 @@ void json_time(FILE *f, int64_t ms)
 	else
 		fprintf(f, "\"%s\"", ctl_iso8601(ms, buf, sizeof buf));
 }
+
+/* Characters that need no quoting in any word of sh(1); '=' is also safe
+ * but in the first word, where it would make an assignment. */
+static int sh_safe(unsigned char ch, int first)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       strchr("_-./:,+@%", ch) || (ch == '=' && !first);
+}
+
+void ctl_sh_quote(FILE *f, const char *str, int first)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	int plain = *s != 0;
+
+	for (const unsigned char *p = s; *p && plain; p++)
+		plain = *p < 0x80 && sh_safe(*p, first);
+	if (plain) {
+		fputs(str, f);
+		return;
+	}
+	/* Single quotes keep every byte but the quote itself, which is
+	 * closed, escaped and reopened: 'it'\''s'. */
+	fputc('\'', f);
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*s < 0x20 || *s == 0x7F ? '?' : *s, f);
+	}
+	fputc('\'', f);
+}
+
+void json_status(FILE *f, const struct persist_child_rec *r)
+{
+	fprintf(f, "{\"id\": %lld, \"name\": ", (long long)r->id);
+	json_str(f, r->name);
+	if (r->pid > 0)
+		fprintf(f, ", \"pid\": %d", r->pid);
+	else
+		fputs(", \"pid\": null", f);
+	fputs(", \"state\": ", f);
+	json_str(f, persist_child_state_name(r->state));
+	if (r->state == PERSIST_CHILD_EXITED)
+		fprintf(f, ", \"exit_code\": %d", r->exit_code);
+	else
+		fputs(", \"exit_code\": null", f);
+	if (r->state == PERSIST_CHILD_KILLED)
+		fprintf(f, ", \"signal\": %d", r->signal);
+	else
+		fputs(", \"signal\": null", f);
+	fputs(", \"lost_reason\": ", f);
+	json_str(f, r->state == PERSIST_CHILD_LOST ? r->lost_reason : NULL);
+	fputc('}', f);
+}

@@ -8,46 +8,107 @@
 #include "ctl.h"
 
 static const char help[] =
-"Usage: persistctl [--state DIR] logs [--stdout | --stderr] ID\n"
+"Usage: persistctl [--state DIR] logs [--follow] [--stdout | --stderr] ID\n"
 "\n"
 "Print the output of child ID (or the newest child of that name): its\n"
 "stdout (DIR/logs/ID.out), then its stderr (DIR/logs/ID.err), both to our\n"
 "stdout.  Works without a server.\n"
 "\n"
+"  -f, --follow   print what is there, then the output as it comes (both\n"
+"                 files as they grow, as 'tail -f' does) until the child has\n"
+"                 ended and all it wrote is printed; exit 0 then.  Without a\n"
+"                 server that answers, a child still recorded as running\n"
+"                 cannot be followed: what is there is printed, exit 1.\n"
 "  -o, --stdout   only its stdout\n"
 "  -e, --stderr   only its stderr\n";
 
-/* Copy path to stdout.  Returns: 0; 1 if it does not exist; -errno. */
-static int cat(const char *path)
+/* How long a follow sleeps on the child (without holding the thread, see
+ * persist_session_wait) before it prints what came meanwhile. */
+#define FOLLOW_SLICE_MS 200
+
+/* Copy what fd has from its offset to its end to stdout.
+ * Returns: 0; -errno. */
+static int drain(int fd)
 {
 	char buf[65536];
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
-	if (fd < 0)
-		return errno == ENOENT ? 1 : -errno;
 	fflush(stdout);
 	while ((n = read(fd, buf, sizeof buf)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			close(fd);
+		if (n < 0)
 			return -errno;
-		}
 		for (ssize_t off = 0; off < n;) {
 			ssize_t w = write(1, buf + off, (size_t)(n - off));
 			if (w < 0 && errno == EINTR)
 				continue;
-			if (w < 0) {
-				int e = errno;
-				close(fd);
-				return -e;
-			}
+			if (w < 0)
+				return -errno;
 			off += w;
 		}
 	}
-	close(fd);
 	return 0;
+}
+
+/* Open path if it is not open yet.  Returns: 0 (open, or missing: *fd -1);
+ * -errno. */
+static int open_log(const char *path, int *fd)
+{
+	if (*fd >= 0)
+		return 0;
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (*fd < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* Print what the wanted logs hold now.  Returns: how many are missing. */
+static int print_logs(char paths[2][PATH_MAX + 32], const int want[2], int fds[2])
+{
+	int missing = 0, x;
+
+	for (int i = 0; i < 2; i++) {
+		if (!want[i])
+			continue;
+		x = open_log(paths[i], &fds[i]);
+		if (x == 0 && fds[i] >= 0)
+			x = drain(fds[i]);
+		if (x < 0)
+			ctl_die(EXIT_RUNTIME, "cannot read %s: %s", paths[i], strerror(-x));
+		missing += fds[i] < 0;
+	}
+	return missing;
+}
+
+/* Print the logs as they grow until child id has ended (its status kept)
+ * and they are drained. */
+static void follow(struct ctl *c, int64_t id, char paths[2][PATH_MAX + 32], const int want[2],
+		   int fds[2])
+{
+	struct persist_exit st;
+	int x;
+
+	for (;;) {
+		print_logs(paths, want, fds);
+		x = persist_session_wait(c->s, id, FOLLOW_SLICE_MS, &st);
+		ctl_notes(c); /* of the recovery when it took the thread back */
+		if (x == -ETIMEDOUT)
+			continue;
+		if (x == 0 || x == -ENODATA)
+			break; /* ended, or lost: nothing more will come from it */
+		print_logs(paths, want, fds);
+		if (x == -ENOTCONN)
+			ctl_die(EXIT_RUNTIME, "child %lld is recorded as running, but no server "
+				"answers at %s: its end cannot be followed ('%s status' says more)",
+				(long long)id, c->sock, ctl_prog);
+		if (x == -EAGAIN)
+			ctl_die(EXIT_RUNTIME, "child %lld is still being started by another "
+				"persistctl: try again", (long long)id);
+		ctl_fail(c, x, "following child %lld: %s", (long long)id, strerror(-x));
+	}
+	/* It has ended: what it wrote is all in the files now. */
+	print_logs(paths, want, fds);
 }
 
 int cmd_logs(struct ctl *c, int argc, char **argv)
@@ -55,21 +116,24 @@ int cmd_logs(struct ctl *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "stdout", no_argument, 0, 'o' },
 		{ "stderr", no_argument, 0, 'e' },
+		{ "follow", no_argument, 0, 'f' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	struct persist_child_rec r = { 0 };
 	struct ctl_ref ref;
 	char paths[2][PATH_MAX + 32];
-	int o, want_out = 1, want_err = 1, missing = 0, x;
+	int o, want[2] = { 1, 1 }, fds[2] = { -1, -1 }, missing, follow_it = 0;
 
-	while ((o = ctl_getopt(argc, argv, "+:oeh", opts, "logs", help)) != -1) {
+	while ((o = ctl_getopt(argc, argv, "+:oefh", opts, "logs", help)) != -1) {
 		if (o == 'o')
-			want_err = 0;
+			want[1] = 0;
 		else if (o == 'e')
-			want_out = 0;
+			want[0] = 0;
+		else if (o == 'f')
+			follow_it = 1;
 	}
-	if (!want_out && !want_err)
+	if (!want[0] && !want[1])
 		ctl_usage_error("logs", "--stdout and --stderr exclude each other (neither: both)");
 	if (optind >= argc)
 		ctl_usage_error("logs", "which child? give its id (see 'persistctl ps')");
@@ -83,17 +147,15 @@ int cmd_logs(struct ctl *c, int argc, char **argv)
 		if (persist_session_log_path(c->s, r.id, i + 1, paths[i], sizeof paths[i]) < 0)
 			ctl_die(EXIT_RUNTIME, "the log path of child %lld in %s is too long",
 				(long long)r.id, c->dir);
+	if (follow_it && r.pid > 0)
+		follow(c, r.id, paths, want, fds);
 	ctl_close(c); /* reading files needs no control */
-	for (int i = 0; i < 2; i++) {
-		if ((i == 0 && !want_out) || (i == 1 && !want_err))
-			continue;
-		x = cat(paths[i]);
-		if (x < 0)
-			ctl_die(EXIT_RUNTIME, "cannot read %s: %s", paths[i], strerror(-x));
-		missing += x;
-	}
+	missing = print_logs(paths, want, fds);
 	if (missing && r.pid <= 0)
 		ctl_note("child %lld never started: it has no output", (long long)r.id);
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 	persist_child_rec_clear(&r);
 	return EXIT_OK;
 }

@@ -7,7 +7,7 @@
 #include "ctl.h"
 
 static const char help[] =
-"Usage: persistctl [--state DIR] COMMAND [ARGS]\n"
+"Usage: persistctl [--state DIR] COMMAND [ARGS]   (see persistctl(1))\n"
 "\n"
 "Run commands as children of a persistent server that outlives every\n"
 "persistctl, and keep their exit statuses in DIR/state.db across crashes.\n"
@@ -15,19 +15,27 @@ static const char help[] =
 "kernel (recovery), so a persistctl killed at any point loses nothing.\n"
 "\n"
 "Commands:\n"
-"  start                     make sure the server for DIR runs; print its pid\n"
-"  run [--name NAME] -- CMD [ARG...]\n"
+"  start [--json]            make sure the server for DIR runs; print its pid\n"
+"  run [--name NAME] [--env NAME=VALUE]... [--cwd DIR] [--stdin FILE]\n"
+"      [--fd NAME]... [--json] -- CMD [ARG...]\n"
 "                            run CMD in the server (starting it if needed);\n"
 "                            print the child's id; output to DIR/logs/ID.out/.err\n"
-"  ps [--json]               list every child\n"
-"  wait [--timeout S] ID     wait for child ID to end; print its status and exit\n"
+"  restart [--grace S] [--json] ID\n"
+"                            end child ID if it runs, start it again alike\n"
+"  ps [--state STATE] [--name NAME] [--json]\n"
+"                            list the children\n"
+"  wait [--timeout S] [--json] ID\n"
+"                            wait for child ID to end; print its status and exit\n"
 "                            with its code, or 128 + its signal\n"
 "  kill ID [SIGNAL]          signal child ID (default TERM)\n"
-"  logs [--stdout|--stderr] ID\n"
-"                            print the child's output\n"
+"  logs [--follow] [--stdout|--stderr] ID\n"
+"                            print the child's output (--follow: as it comes,\n"
+"                            until the child has ended)\n"
 "  status [--json]           the server's pid, socket, uptime, children per state\n"
-"  stop [--grace S]          TERM every child, KILL after S seconds (default 5),\n"
+"  stop [--grace S] [--json] TERM every child, KILL after S seconds (default 5),\n"
 "                            record their statuses, end the server; the store stays\n"
+"  listen [--json] NAME ADDRESS, fds [--json], close NAME\n"
+"                            listening sockets kept by the server under a name\n"
 "  recover-store [--force]   a damaged DIR/state.db: move it aside and rebuild the\n"
 "                            store from the running server (adopts every child)\n"
 "\n"
@@ -57,7 +65,7 @@ static const struct {
 	{ "wait", cmd_wait },   { "kill", cmd_kill }, { "logs", cmd_logs },
 	{ "status", cmd_status }, { "stop", cmd_stop },
 	{ "listen", cmd_listen }, { "fds", cmd_fds }, { "close", cmd_close },
-	{ "recover-store", cmd_recover_store },
+	{ "recover-store", cmd_recover_store }, { "restart", cmd_restart },
 };
 
 void ctl_usage_error(const char *cmd, const char *fmt, ...)

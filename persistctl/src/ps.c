@@ -6,19 +6,27 @@
 #include "ctl.h"
 
 static const char help[] =
-"Usage: persistctl [--state DIR] ps [--json]\n"
+"Usage: persistctl [--state DIR] ps [--state STATE] [--name NAME] [--json]\n"
 "\n"
 "List every child: id, name, pid, state, exit code or signal, start and end\n"
 "times, command.  States: running, exited, killed, lost (the kernel no\n"
 "longer has it: the reason is shown), and, only while a server that does\n"
-"not answer holds it, intent (spawn under way).  Works without a server,\n"
-"from the store: the children of a server that is gone are then lost.\n"
+"not answer holds it, intent (spawn under way).  A child started by\n"
+"'persistctl restart' says which child it restarted.  The command is quoted\n"
+"as sh(1) reads it, so it can be pasted back into a shell (an argument with\n"
+"control characters shows them as '?': --json has it exactly).  Works\n"
+"without a server, from the store: the children of a server that is gone\n"
+"are then lost.\n"
 "\n"
-"  -j, --json   a JSON list of objects with exactly the keys id (number),\n"
-"               name (string or null), pid (number or null), state (string),\n"
+"  -s, --state STATE   only the children in STATE (intent, running, exited,\n"
+"                      killed, lost)\n"
+"  -n, --name NAME     only the children named NAME\n"
+"  -j, --json   a JSON list of objects with the keys id (number), name\n"
+"               (string or null), pid (number or null), state (string),\n"
 "               exit_code (number or null), signal (number or null), argv\n"
 "               (list of strings), started, ended (ISO-8601 UTC strings or\n"
-"               null).  Bytes of argv that are not UTF-8 become U+FFFD.\n";
+"               null), restart_of (number or null: the child it restarted),\n"
+"               cwd (string or null).  Bytes that are not UTF-8 become U+FFFD.\n";
 
 static void print_json(const struct persist_child_rec *recs, size_t n)
 {
@@ -49,19 +57,24 @@ static void print_json(const struct persist_child_rec *recs, size_t n)
 		json_time(stdout, r->started_ms);
 		fputs(", \"ended\": ", stdout);
 		json_time(stdout, r->ended_ms);
+		if (r->restart_of > 0)
+			printf(", \"restart_of\": %lld", (long long)r->restart_of);
+		else
+			fputs(", \"restart_of\": null", stdout);
+		fputs(", \"cwd\": ", stdout);
+		json_str(stdout, r->cwd);
 		fputc('}', stdout);
 	}
 	fputs(n ? "\n]\n" : "]\n", stdout);
 }
 
-/* argv on one line: words joined by spaces, unprintable bytes as '?'. */
+/* argv on one line, as sh(1) reads it back. */
 static void print_command(const struct persist_child_rec *r)
 {
 	for (size_t a = 0; a < r->argc; a++) {
 		if (a)
 			fputc(' ', stdout);
-		for (const unsigned char *p = (const unsigned char *)r->argv[a]; *p; p++)
-			fputc(*p < 0x20 || *p == 0x7F ? '?' : *p, stdout);
+		ctl_sh_quote(stdout, r->argv[a], a == 0);
 	}
 	fputc('\n', stdout);
 }
@@ -88,6 +101,8 @@ static void print_table(const struct persist_child_rec *recs, size_t n)
 		print_command(r);
 		if (r->state == PERSIST_CHILD_LOST && r->lost_reason)
 			printf("      lost: %s\n", r->lost_reason);
+		if (r->restart_of > 0)
+			printf("      restart of child %lld\n", (long long)r->restart_of);
 	}
 }
 
@@ -95,16 +110,25 @@ int cmd_ps(struct ctl *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, 0, 'j' },
+		{ "state", required_argument, 0, 's' },
+		{ "name", required_argument, 0, 'n' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	struct persist_child_rec *recs;
-	int o, json = 0, r;
-	size_t n;
+	const char *name = NULL;
+	int o, json = 0, r, state = -1;
+	size_t n, kept = 0;
 
-	while ((o = ctl_getopt(argc, argv, "+:jh", opts, "ps", help)) != -1)
+	while ((o = ctl_getopt(argc, argv, "+:js:n:h", opts, "ps", help)) != -1) {
 		if (o == 'j')
 			json = 1;
+		else if (o == 'n')
+			name = optarg;
+		else if (o == 's' && (state = persist_child_state_parse(optarg)) < 0)
+			ctl_usage_error("ps", "unknown state '%s' (one of intent, running, exited, "
+					"killed, lost)", optarg);
+	}
 	if (optind < argc)
 		ctl_usage_error("ps", "unexpected argument '%s'", argv[optind]);
 	ctl_open(c, PERSIST_SESSION_OFFLINE);
@@ -113,10 +137,20 @@ int cmd_ps(struct ctl *c, int argc, char **argv)
 		ctl_fail(c, r, "cannot read the children from %s: %s", c->db,
 			persist_store_errmsg(ctl_store(c)));
 	ctl_close(c);
+	/* The filters: the survivors move to the front. */
+	for (size_t i = 0; i < n; i++) {
+		struct persist_child_rec t;
+		if ((state >= 0 && recs[i].state != (enum persist_child_state)state) ||
+		    (name && (!recs[i].name || strcmp(recs[i].name, name) != 0)))
+			continue;
+		t = recs[kept];
+		recs[kept++] = recs[i];
+		recs[i] = t;
+	}
 	if (json)
-		print_json(recs, n);
+		print_json(recs, kept);
 	else
-		print_table(recs, n);
+		print_table(recs, kept);
 	persist_child_recs_free(recs, n);
 	return EXIT_OK;
 }

@@ -11,7 +11,7 @@
 #include "ctl.h"
 
 static const char help[] =
-"Usage: persistctl [--state DIR] stop [--grace SECONDS]\n"
+"Usage: persistctl [--state DIR] stop [--grace SECONDS] [--json]\n"
 "\n"
 "Send SIGTERM to every running child (and its process group), SIGKILL to\n"
 "those still running after the grace period, record how each one ended,\n"
@@ -20,7 +20,11 @@ static const char help[] =
 "nothing to stop (exit 0).\n"
 "\n"
 "  -g, --grace SECONDS   how long children get to exit after SIGTERM\n"
-"                        (default 5; fractions allowed)\n";
+"                        (default 5; fractions allowed)\n"
+"  -j, --json            print {\"stopped\": bool, \"pid\": number or null,\n"
+"                        \"signalled\": number, \"killed\": number,\n"
+"                        \"grace_seconds\": number}; stopped is false (and\n"
+"                        pid null) when no server ran\n";
 
 /* How many of recs (the thread's children before the stop) were running,
  * and how many of those the stop ended with SIGKILL (after the grace
@@ -45,6 +49,7 @@ int cmd_stop(struct ctl *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "grace", required_argument, 0, 'g' },
+		{ "json", no_argument, 0, 'j' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -54,10 +59,12 @@ int cmd_stop(struct ctl *c, int argc, char **argv)
 	long grace = 5000;
 	size_t n, signalled, killed;
 	int64_t thread_id;
-	int o, r, server_pid;
+	int o, r, server_pid, json = 0;
 
-	while ((o = ctl_getopt(argc, argv, "+:g:h", opts, "stop", help)) != -1)
-		if (o == 'g' && (grace = ctl_parse_seconds(optarg)) < 0)
+	while ((o = ctl_getopt(argc, argv, "+:g:jh", opts, "stop", help)) != -1)
+		if (o == 'j')
+			json = 1;
+		else if (o == 'g' && (grace = ctl_parse_seconds(optarg)) < 0)
 			ctl_usage_error("stop", "--grace '%s' is not a number of seconds", optarg);
 	if (optind < argc)
 		ctl_usage_error("stop", "unexpected argument '%s'", argv[optind]);
@@ -71,6 +78,9 @@ int cmd_stop(struct ctl *c, int argc, char **argv)
 			ctl_die(EXIT_RUNTIME, "server pid %d runs but does not answer at %s: end it "
 				"with 'kill %d'", th->pid, c->sock, th->pid);
 		ctl_note("no server runs for %s: nothing to stop", c->dir);
+		if (json)
+			printf("{\"stopped\": false, \"pid\": null, \"signalled\": 0, "
+			       "\"killed\": 0, \"grace_seconds\": %.3f}\n", grace / 1000.0);
 		ctl_close(c);
 		return EXIT_OK;
 	}
@@ -95,8 +105,12 @@ int cmd_stop(struct ctl *c, int argc, char **argv)
 	}
 	tally(c, thread_id, recs, n, &signalled, &killed);
 	persist_child_recs_free(recs, n);
-	printf("stopped server pid %d (%zu children signalled, %zu killed after %.3g s)\n",
-	       server_pid, signalled, killed, grace / 1000.0);
+	if (json)
+		printf("{\"stopped\": true, \"pid\": %d, \"signalled\": %zu, \"killed\": %zu, "
+		       "\"grace_seconds\": %.3f}\n", server_pid, signalled, killed, grace / 1000.0);
+	else
+		printf("stopped server pid %d (%zu children signalled, %zu killed after %.3g s)\n",
+		       server_pid, signalled, killed, grace / 1000.0);
 	ctl_close(c);
 	return EXIT_OK;
 }

@@ -203,3 +203,51 @@ int ctl_status_exit(const struct persist_child_rec *r)
 		return 128 + r->signal;
 	return EXIT_RUNTIME;
 }
+
+char *ctl_abspath(const char *here, const char *path)
+{
+	char *p;
+
+	if (!path)
+		path = ".";
+	if (path[0] == '/')
+		p = strdup(path);
+	else if (strcmp(path, ".") == 0)
+		p = strdup(here);
+	else if (asprintf(&p, "%s/%s", strcmp(here, "/") == 0 ? "" : here, path) < 0)
+		p = NULL;
+	if (!p)
+		ctl_die(EXIT_RUNTIME, "out of memory");
+	return p;
+}
+
+extern char **environ;
+
+char **ctl_environ(char *const *sets, size_t nsets)
+{
+	size_t n = 0, k = 0;
+	char **e;
+
+	while (environ && environ[n])
+		n++;
+	if (!(e = calloc(n + nsets + 1, sizeof *e)))
+		ctl_die(EXIT_RUNTIME, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strcspn(environ[i], "=");
+		int replaced = 0;
+		for (size_t j = 0; j < nsets && !replaced; j++)
+			replaced = strncmp(sets[j], environ[i], len) == 0 && sets[j][len] == '=';
+		if (!replaced)
+			e[k++] = environ[i];
+	}
+	/* The last --env of a name wins, as in env(1). */
+	for (size_t j = 0; j < nsets; j++) {
+		size_t len = strcspn(sets[j], "=");
+		int later = 0;
+		for (size_t l = j + 1; l < nsets && !later; l++)
+			later = strncmp(sets[l], sets[j], len + 1) == 0;
+		if (!later)
+			e[k++] = sets[j];
+	}
+	return e;
+}

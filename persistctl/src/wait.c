@@ -11,7 +11,7 @@
 #include "ctl.h"
 
 static const char help[] =
-"Usage: persistctl [--state DIR] wait [--timeout SECONDS] ID\n"
+"Usage: persistctl [--state DIR] wait [--timeout SECONDS] [--json] ID\n"
 "\n"
 "Wait until child ID (or the newest child of that name) ends, print its\n"
 "status ('exited 3', 'killed by SIGTERM', 'lost (why)') and exit with its\n"
@@ -19,7 +19,10 @@ static const char help[] =
 "ended already is answered from the store at once.  Exits 1 if the child\n"
 "is lost (its status cannot be known) or on an error.\n"
 "\n"
-"  -t, --timeout SECONDS   give up after SECONDS: exit 124, the child runs on\n";
+"  -t, --timeout SECONDS   give up after SECONDS: exit 124, the child runs on\n"
+"  -j, --json   print the status as {\"id\", \"name\", \"pid\", \"state\",\n"
+"               \"exit_code\", \"signal\", \"lost_reason\"} (the exit status is\n"
+"               the same); after a --timeout, the running child's\n";
 
 /* The longest sleep asked of persist_session_wait at once: it takes an int
  * of ms, so a --timeout of more than 24 days would not fit; an hour at a
@@ -38,6 +41,7 @@ int cmd_wait(struct ctl *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "timeout", required_argument, 0, 't' },
+		{ "json", no_argument, 0, 'j' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -47,10 +51,12 @@ int cmd_wait(struct ctl *c, int argc, char **argv)
 	char words[400];
 	long timeout = -1;
 	int64_t id, deadline;
-	int o, x, code;
+	int o, x, code, json = 0;
 
-	while ((o = ctl_getopt(argc, argv, "+:t:h", opts, "wait", help)) != -1)
-		if (o == 't' && (timeout = ctl_parse_seconds(optarg)) < 0)
+	while ((o = ctl_getopt(argc, argv, "+:t:jh", opts, "wait", help)) != -1)
+		if (o == 'j')
+			json = 1;
+		else if (o == 't' && (timeout = ctl_parse_seconds(optarg)) < 0)
 			ctl_usage_error("wait", "--timeout '%s' is not a number of seconds", optarg);
 	if (optind >= argc)
 		ctl_usage_error("wait", "which child? give its id (see 'persistctl ps')");
@@ -72,6 +78,10 @@ int cmd_wait(struct ctl *c, int argc, char **argv)
 	if (x == -ETIMEDOUT) {
 		ctl_note("child %lld (pid %d) still runs after %.3g s", (long long)id, r.pid,
 			 timeout / 1000.0);
+		if (json) {
+			json_status(stdout, &r);
+			fputc('\n', stdout);
+		}
 		persist_child_rec_clear(&r);
 		ctl_close(c);
 		return 124;
@@ -86,7 +96,11 @@ int cmd_wait(struct ctl *c, int argc, char **argv)
 		if (x == -EAGAIN)
 			ctl_die(EXIT_RUNTIME, "child %lld has no pid yet (state %s): try again",
 				(long long)id, persist_child_state_name(r.state));
-		printf("%s\n", ctl_status_words(&r, words, sizeof words));
+		if (json)
+			json_status(stdout, &r);
+		else
+			fputs(ctl_status_words(&r, words, sizeof words), stdout);
+		fputc('\n', stdout);
 		code = ctl_status_exit(&r);
 		persist_child_rec_clear(&r);
 		ctl_close(c);

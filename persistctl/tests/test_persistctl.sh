@@ -51,7 +51,8 @@ psj() {
 	pc ps --json 2>/dev/null | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-keys = {"id", "name", "pid", "state", "exit_code", "signal", "argv", "started", "ended"}
+keys = {"id", "name", "pid", "state", "exit_code", "signal", "argv", "started", "ended",
+	"restart_of", "cwd"}
 for o in d:
     assert set(o) == keys, sorted(o)
     assert isinstance(o["argv"], list) and all(isinstance(a, str) for a in o["argv"])
@@ -123,7 +124,7 @@ r kill 1 NOSUCHSIG; check "kill with a bad signal: exit 2 with message" sh -c "[
 r stop --grace x; check "stop --grace x: exit 2" [ $rc = 2 ]
 r --version; check "--version" sh -c "[ $rc = 0 ] && echo \"\$1\" | grep -q persistctl" x "$out"
 r --help; check "--help" sh -c "[ $rc = 0 ] && echo \"\$1\" | grep -q Usage" x "$out"
-for c in start run ps wait kill logs status stop; do
+for c in start run ps wait kill logs status stop restart listen fds close recover-store; do
 	r "$c" --help
 	check "$c --help" sh -c "[ $rc = 0 ] && echo \"\$1\" | grep -q 'Usage: persistctl'" x "$out"
 done
@@ -426,6 +427,13 @@ check "the restarted service answers the queued client" [ "$(cat "$T/queued")" =
 # Its controller dies right after the spawn: the socket is unaffected.
 PERSIST_CRASH_AT=run:after-spawn pc --state "$S4" run --fd web -- sleep 60 >/dev/null 2>&1
 check "a controller killed after spawning: the service still answers" [ "$(dial $port)" = "$pid2" ]
+# Restarted, the service gets the same kept socket again.
+r --state "$S4" restart svc; id2r=$out
+check "restart of a service run with --fd: a new id" sh -c "[ $rc = 0 ] && [ '$id2r' -gt '$id2' ]"
+pid2r=$(PERSIST_STATE_DIR=$S4 field $id2r pid)
+check "the restarted service answers on the same kept socket" [ "$(dial $port)" = "$pid2r" ]
+check "the one it replaced got SIGTERM" [ "$(PERSIST_STATE_DIR=$S4 field $id2 signal)" = 15 ]
+id2=$id2r
 r --state "$S4" close web
 check "close: exit 0" [ $rc = 0 ]
 # The children that had it (the service, the sleeper) end too: then
@@ -437,6 +445,118 @@ r --state "$S4" run --fd web -- true
 check "run --fd of a name no longer kept: an error that names it" \
 	sh -c "[ $rc = 1 ] && grep -q \"'web'\" '$T/err'"
 r --state "$S4" stop --grace 0
+
+echo "== the everyday commands: logs --follow, ps quoting and filters, run's environment, restart, --json"
+S0=$S S=$T/every S5=$T/every # (asleep looks at $S)
+export PERSIST_STATE_DIR="$S5"
+mkdir -p "$T/wd"
+# logs --follow: what is there, then what comes, until the child has ended.
+rm -f "$T/go"
+r run --name talker -- sh -c "echo one; echo e1 >&2; while [ ! -e '$T/go' ]; do sleep 0.05; done; echo two; echo e2 >&2"
+idf=$out
+"$P" logs --follow "$idf" >"$T/f.out" 2>"$T/f.err" & fp=$!
+n=0; while ! grep -q one "$T/f.out" 2>/dev/null && [ $n -lt 400 ]; do sleep 0.05; n=$((n + 1)); done
+check "logs --follow prints what is there at once" grep -q '^one$' "$T/f.out"
+until_asleep "$fp"
+check "logs --follow is still following while the child runs" sh -c "[ -d /proc/$fp ] && ! grep -q two '$T/f.out'"
+touch "$T/go"
+reap_bg "$fp"
+check "logs --follow ends with the child: exit 0" [ "$rc" = 0 ]
+check "logs --follow: all of both streams" \
+	sh -c "grep -qx one '$T/f.out' && grep -qx two '$T/f.out' && grep -qx e1 '$T/f.out' && grep -qx e2 '$T/f.out'"
+r logs -f --stderr talker; check "logs -f --stderr of an ended child: its stderr, at once" [ "$rc:$out" = "0:e1
+e2" ]
+r logs --follow --stdout "$idf"; check "logs --follow --stdout" [ "$rc:$out" = "0:one
+two" ]
+r logs --follow --stdout --stderr "$idf"; check "logs --follow --stdout --stderr: exit 2" [ "$rc" = 2 ]
+
+# ps shows a command that pastes back into a shell.
+r run --name loop -- sh -c 'for i in 1 2 3; do echo $i; done'; idq=$out
+r wait "$idq"
+r run --name quoted -- printf '%s|\n' "it's" "" 'a  b' '$HOME' 'x=y'; idq2=$out
+r wait "$idq2"
+cmdof() { # the COMMAND column of ps --name $1
+	pc ps --name "$1" | awk 'NR == 1 { at = index($0, "COMMAND") } NR == 2 { print substr($0, at) }'
+}
+check "ps: a shell loop quoted as typed" [ "$(cmdof loop)" = "sh -c 'for i in 1 2 3; do echo \$i; done'" ]
+check "ps: the command pasted into sh does what the child did" [ "$(sh -c "$(cmdof loop)")" = "1
+2
+3" ]
+check "ps: quotes, empty and spaced arguments, \$, = read back exactly" \
+	[ "$(sh -c "$(cmdof quoted)")" = "$(printf '%s|\n' "it's" "" 'a  b' '$HOME' 'x=y')" ]
+r run -- sleep 100; ids=$out
+check "ps --state running: only the running" [ "$(psj '0')" = 0 ] # (psj checks the keys)
+r ps --state running; check "ps --state running (table)" \
+	sh -c "[ $rc = 0 ] && [ \$(echo \"\$1\" | wc -l) = 2 ] && echo \"\$1\" | grep -q 'sleep 100'" x "$out"
+check "ps --state exited --json" [ "$(pc ps --state exited --json | python3 -c 'import json,sys; print(sorted(o["id"] for o in json.load(sys.stdin)))')" = "[$idf, $idq, $idq2]" ]
+check "ps --name loop --json" [ "$(pc ps --name loop --json | python3 -c 'import json,sys; print([o["id"] for o in json.load(sys.stdin)])')" = "[$idq]" ]
+check "ps --name and --state together" [ "$(pc ps --name loop --state running --json)" = "[]" ]
+r ps --state sleeping; check "ps --state of no such state: exit 2, names the states" \
+	sh -c "[ $rc = 2 ] && echo \"\$1\" | grep -q 'running'" x "$err"
+r kill "$ids" KILL; r wait "$ids"
+
+# run --env, --cwd, --stdin, kept for restart.
+printf 'from the file\n' >"$T/input"
+( cd "$T" && pc run --name envy --env 'A=x y' --env B=1 --env B=2 --cwd wd --stdin input -- \
+	sh -c 'echo "A=$A B=$B $(pwd)"; cat' >"$T/out" 2>"$T/err" ); rc=$?; ide=$(cat "$T/out")
+r wait "$ide"
+r logs "$ide"; check "run --env (last wins), --cwd and --stdin, relative to where run ran" \
+	[ "$out" = "A=x y B=2 $T/wd
+from the file" ]
+r run --env NOEQUALS -- true; check "run --env without '=': exit 2" [ "$rc" = 2 ]
+r run --env =x -- true; check "run --env without a name: exit 2" [ "$rc" = 2 ]
+r run --cwd "$T/nowhere" -- true; check "run --cwd of a missing dir: exit 1, names it" \
+	sh -c "[ $rc = 1 ] && echo \"\$1\" | grep -q nowhere" x "$err"
+r run --stdin "$T/nofile" -- true; check "run --stdin of a missing file: exit 1, names it" \
+	sh -c "[ $rc = 1 ] && echo \"\$1\" | grep -q nofile" x "$err"
+
+# restart: an ended child starts again alike; a running one is ended first.
+r restart "$ide"; idr=$out
+check "restart prints the new id" sh -c "[ $rc = 0 ] && [ '$idr' -gt '$ide' ]"
+r wait "$idr"
+r logs "$idr"; check "restart: same env, cwd, stdin, from anywhere" [ "$out" = "A=x y B=2 $T/wd
+from the file" ]
+check "restart: same name and argv, restart_of names the old one" \
+	[ "$(psj "(byid[$idr]['name'], byid[$idr]['argv'] == byid[$ide]['argv'], byid[$idr]['restart_of'], byid[$ide]['restart_of'])")" = "('envy', True, $ide, None)" ]
+r ps; check "ps (table) says which child it restarted" \
+	sh -c "echo \"\$1\" | grep -q 'restart of child $ide'" x "$out"
+r run --name svc -- sh -c 'trap "exit 7" TERM; while :; do sleep 0.05; done'; idv=$out
+pidv=$(field "$idv" pid)
+r restart --json svc
+check "restart --json: {id, restart_of}" [ "$(echo "$out" | python3 -c 'import json,sys; o=json.load(sys.stdin); print(sorted(o), o["restart_of"])')" = "['id', 'restart_of'] $idv" ]
+idv2=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+check "restart of a running child: it got SIGTERM, its status is kept, it is reaped" \
+	sh -c "[ '$(field "$idv" state):$(field "$idv" exit_code)' = exited:7 ] && ! [ -d /proc/$pidv ]"
+check "... and the new one runs under the same name" [ "$(field "$idv2" state):$(field "$idv2" name)" = "running:svc" ]
+r restart "$idv"; check "restart of a child restarted already: exit 1, names the newer one" \
+	sh -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'as child $idv2: restart that one'" x "$err"
+r run --name stubborn -- sh -c "trap '' TERM; echo ready; while :; do sleep 0.05; done"; idk=$out
+n=0; while ! grep -q ready "$S5/logs/$idk.out" 2>/dev/null && [ $n -lt 400 ]; do sleep 0.05; n=$((n + 1)); done
+r restart --grace 0.1 "$idk"
+check "restart --grace: SIGKILL for one that ignores SIGTERM" [ "$rc:$(field "$idk" signal)" = "0:9" ]
+r restart 999; check "restart of an unknown id: exit 1" sh -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'no child 999'" x "$err"
+r restart; check "restart without an id: exit 2" [ "$rc" = 2 ]
+r restart --grace x 1; check "restart --grace x: exit 2" [ "$rc" = 2 ]
+
+# --json of every command that prints.
+js() { python3 -c "import json,sys; o=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+check "start --json" [ "$(pc start --json | js 'sorted(o) == ["pid", "socket", "state_dir"] and type(o["pid"]) is int and o["state_dir"] == "'"$S5"'"')" = True ]
+r run --json -- sh -c 'exit 4'; idj4=$(echo "$out" | js 'o["id"]')
+check "run --json: {id}" [ "$(echo "$out" | js 'sorted(o)')" = "['id']" ]
+r wait --json "$idj4"
+check "wait --json: the status as an object, the exit status kept" \
+	[ "$rc:$(echo "$out" | js '(sorted(o), o["state"], o["exit_code"], o["signal"])')" = "4:(['exit_code', 'id', 'lost_reason', 'name', 'pid', 'signal', 'state'], 'exited', 4, None)" ]
+r wait --json --timeout 0 "$idv2"
+check "wait --json --timeout: the running child, exit 124" [ "$rc:$(echo "$out" | js 'o["state"]')" = "124:running" ]
+r listen --json web tcp:127.0.0.1:0
+check "listen --json: {name, address}" [ "$(echo "$out" | js '(o["name"], o["address"].startswith("tcp:127.0.0.1:"))')" = "('web', True)" ]
+check "fds --json" [ "$(pc fds --json | js '[(f["name"], type(f["fd"]) is int, f["verified"]) for f in o]')" = "[('web', True, True)]" ]
+r stop --json --grace 0.2
+check "stop --json: counts" [ "$(echo "$out" | js '(sorted(o), o["stopped"], o["signalled"])')" = "(['grace_seconds', 'killed', 'pid', 'signalled', 'stopped'], True, 2)" ]
+r stop --json
+check "stop --json without a server" [ "$(echo "$out" | js '(o["stopped"], o["pid"])')" = "(False, None)" ]
+S=$S0
+export PERSIST_STATE_DIR="$S"
 
 echo "== $passed passed, $failed failed"
 [ $failed = 0 ]

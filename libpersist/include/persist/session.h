@@ -138,6 +138,30 @@ PERSIST_EXPORT int persist_session_run(struct persist_session *s, const char *na
 				       const struct persist_spawn *sp, int64_t *id,
 				       char *why, size_t whylen);
 
+/* Start child id again as a new child, the way it was started: the same
+ * argv, name, cwd, environment, stdin/stdout/stderr paths (the log files
+ * of the new id where the old one had its own), session and named fds, as
+ * recorded by persist_session_run (a record without them, adopted or
+ * written before schema 3, gets the defaults: the caller's environment,
+ * stdin /dev/null, the log files, a new session).  A running child is
+ * first sent SIGTERM (and its process group), SIGKILL after grace_ms, and
+ * its status recorded and reaped; then the new child is run as
+ * persist_session_run does, its record's restart_of naming id.  A child
+ * that a newer child restarted already is refused (unless that one was
+ * lost before it started: its spawn failed or never happened), so a
+ * restart retried after a crash never starts the command twice; a crash
+ * before the new child exists leaves the old one ended and settled (by
+ * this call or by the next recovery), and a restart again starts it.  Crash points (tests):
+ * restart:after-term, restart:after-settle, then run's.  *new_id gets the
+ * new child's id as persist_session_run gives it (0 before the intent).
+ * Returns: 0; -ENOENT (no such child); -EALREADY (restarted already: why
+ * names the newer child); -EAGAIN (an intent still being spawned);
+ * -ENOTCONN (offline, or the child runs in another server); -EBUSY (it did
+ * not end after SIGKILL); -EEXIST (its name is taken by another live child
+ * now); persist_session_run's errors; store errors. */
+PERSIST_EXPORT int persist_session_restart(struct persist_session *s, int64_t id, int grace_ms,
+					   int64_t *new_id, char *why, size_t whylen);
+
 /* Wait for child id to end, and return its recorded status: st->code is
  * the exit code, or the signal with st->killed set.  A child that ended
  * earlier is answered from the store (whoever recorded it).  timeout_ms 0

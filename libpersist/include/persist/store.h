@@ -43,7 +43,7 @@ extern "C" {
 
 
 /* The schema this library writes, kept in PRAGMA user_version. */
-#define PERSIST_STORE_SCHEMA 2
+#define PERSIST_STORE_SCHEMA 3
 /* How long a write waits for another process's transaction. */
 #define PERSIST_STORE_BUSY_MS 30000
 
@@ -140,6 +140,8 @@ struct persist_child_rec {
 	int64_t started_ms;/* unix time: of the spawn (of the intent until then) */
 	int64_t ended_ms;  /* unix time of the end; 0 while not ended */
 	char *lost_reason; /* lost: why; else NULL */
+	int64_t restart_of;/* the child this one restarted
+			      (persist_session_restart); 0: none */
 };
 
 /* Record the intent to spawn argv (argc >= 1, NULL-terminated) with cwd
@@ -150,6 +152,55 @@ struct persist_child_rec {
 PERSIST_EXPORT int persist_store_intent(struct persist_store *st, int64_t thread_id,
 					const char *name, const char *const *argv,
 					const char *cwd, int64_t *child_id);
+
+/* How a child is started beyond its argv and cwd, recorded with its intent
+ * so that it can be started again the same way (persist_session_restart).
+ * The strings are the caller's; every field may be NULL / 0. */
+struct persist_child_spec {
+	const char *const *envp;      /* the whole environment; NULL: the
+					 controller's at the spawn */
+	const char *stdin_path;       /* NULL: /dev/null */
+	const char *stdout_path;      /* NULL: the session's log file */
+	const char *stderr_path;      /* NULL: the session's log file */
+	const char *const *fd_names;  /* nfds names of kept fds */
+	size_t nfds;
+	int new_session;
+	int64_t restart_of;           /* the child it restarts; 0: none */
+};
+
+/* persist_store_intent with spec recorded too (NULL: as intent, nothing
+ * more).  The environment is kept in the store as given: the store's file
+ * is the caller's alone (mode 0600), like the state directory.
+ * Returns: as persist_store_intent; -EINVAL (nfds without fd_names). */
+PERSIST_EXPORT int persist_store_intent_spec(struct persist_store *st, int64_t thread_id,
+					     const char *name, const char *const *argv,
+					     const char *cwd, const struct persist_child_spec *spec,
+					     int64_t *child_id);
+
+/* A child's spec as read back: owned strings (clear with
+ * persist_child_spawn_clear). */
+struct persist_child_spawn {
+	int recorded;       /* 0: the record holds no spec (written before
+			       schema 3, adopted by recovery, or by
+			       persist_store_intent): every field is the default */
+	char **envp;        /* NULL-terminated, one block; NULL: not kept */
+	size_t nenv;
+	char *stdin_path, *stdout_path, *stderr_path; /* NULL: the default */
+	char **fd_names;    /* NULL-terminated, one block; NULL if none */
+	size_t nfds;
+	int new_session;    /* 1 when not recorded (what a session's run does) */
+	int64_t restarted_by; /* the newest child that restarted this one, not
+				 counting one lost before it started (its spawn
+				 failed or never happened); 0: none */
+};
+
+/* Read child_id's spec into *out.
+ * Returns: 0; -ENOENT (no such child); -EUCLEAN (a bad env or fd_names in
+ * the file); -ENOMEM; store errors. */
+PERSIST_EXPORT int persist_store_child_spawn(struct persist_store *st, int64_t child_id,
+					     struct persist_child_spawn *out);
+/* Returns: nothing. */
+PERSIST_EXPORT void persist_child_spawn_clear(struct persist_child_spawn *sp);
 
 /* The child of intent child_id exists (pid, start time) and has not yet
  * called execve: recorded before the execve, so that recovery knows it by
