@@ -23,9 +23,12 @@ libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzze
 valgrind:/usr/bin/valgrind
 libc6-dev:/usr/include/stdio.h
 binutils:/usr/bin/readelf
+openssh-server:/usr/sbin/sshd
+openssh-client:/usr/bin/ssh
 "
 # libc6-dev (libc.a) and binutils (readelf): tests/pkgconfig links its
-# consumers with -static and checks them.  nix-bin is not installed here
+# consumers with -static and checks them.  openssh-server and -client:
+# tests/ssh runs a real sshd on 127.0.0.1 as the far host.  nix-bin is not installed here
 # (make demo runs this script too): tests/nix installs it when it runs.
 
 missing=""

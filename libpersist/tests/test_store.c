@@ -43,6 +43,9 @@ static void test_schema_upgrade_from_1(void **state)
 	raw_query(f->path, "ALTER TABLE fds DROP COLUMN dev", v, sizeof v);
 	raw_query(f->path, "ALTER TABLE fds DROP COLUMN ino", v, sizeof v);
 	raw_query(f->path, "ALTER TABLE fds DROP COLUMN type", v, sizeof v);
+	raw_query(f->path, "ALTER TABLE threads DROP COLUMN host", v, sizeof v);
+	raw_query(f->path, "ALTER TABLE threads DROP COLUMN boot_id", v, sizeof v);
+	raw_query(f->path, "ALTER TABLE threads DROP COLUMN pidns", v, sizeof v);
 	raw_query(f->path, "PRAGMA user_version = 1", v, sizeof v);
 	raw_query(f->path, "SELECT count(*) FROM pragma_table_info('fds')", v, sizeof v);
 	assert_string_equal(v, "4");
@@ -52,7 +55,7 @@ static void test_schema_upgrade_from_1(void **state)
 
 	assert_int_equal(persist_store_open(f->path, 0, &st, err, sizeof err), 0);
 	raw_query(f->path, "PRAGMA user_version", v, sizeof v);
-	assert_string_equal(v, "2");
+	assert_string_equal(v, "3");
 	assert_int_equal(persist_store_fd_list(st, t.id, &recs, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(recs[0].name, "old");
@@ -72,7 +75,7 @@ static void test_schema_create_reopen(void **state)
 	int fd;
 
 	raw_query(f->path, "PRAGMA user_version", v, sizeof v);
-	assert_string_equal(v, "2");
+	assert_string_equal(v, "3");
 	raw_query(f->path, "PRAGMA journal_mode", v, sizeof v);
 	assert_string_equal(v, "wal");
 	raw_query(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'", v, sizeof v);

@@ -7,7 +7,7 @@
 #include "ctl.h"
 
 static const char help[] =
-"Usage: persistctl [--state DIR] COMMAND [ARGS]\n"
+"Usage: persistctl [--state DIR] [--host DEST] COMMAND [ARGS]\n"
 "\n"
 "Run commands as children of a persistent server that outlives every\n"
 "persistctl, and keep their exit statuses in DIR/state.db across crashes.\n"
@@ -36,6 +36,11 @@ static const char help[] =
 "                $PERSIST_STATE_DIR, else $XDG_RUNTIME_DIR/persist, else\n"
 "                /tmp/persist-$UID.  Created with mode 0700; refused if it is\n"
 "                a symbolic link, not yours, or open to others.\n"
+"  --host DEST   the thread on another host, over ssh: DEST as ssh takes it\n"
+"                ([user@]host, ssh://[user@]host[:port]).  The store stays in\n"
+"                DIR; the server runs on DEST in its own state directory\n"
+"                (persist-server on its PATH, or $PERSIST_FAR_SERVER).  The\n"
+"                ssh command is $PERSIST_SSH (default: ssh).\n"
 "  --help        this help ('persistctl COMMAND --help' for a command's)\n"
 "  --version     the version\n"
 "\n"
@@ -98,17 +103,20 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "state", required_argument, 0, 's' },
+		{ "host", required_argument, 0, 'H' },
 		{ "help", no_argument, 0, 'h' },
 		{ "version", no_argument, 0, 'V' },
 		{ 0, 0, 0, 0 },
 	};
 	static struct ctl c;
-	const char *state = NULL;
+	const char *state = NULL, *host = NULL;
 	int o;
 
 	while ((o = ctl_getopt(argc, argv, "+:s:", opts, NULL, help)) != -1) {
 		if (o == 's')
 			state = optarg;
+		else if (o == 'H')
+			host = optarg;
 		else if (o == 'V') {
 			printf("persistctl (persist) %s\n", CTL_VERSION);
 			return EXIT_OK;
@@ -127,6 +135,7 @@ int main(int argc, char **argv)
 			int r;
 
 			c.state_opt = state;
+			c.host_opt = host;
 			optind = 0; /* the command parses its own options */
 			r = commands[i].fn(&c, cargc, cargv);
 			fflush(stdout);

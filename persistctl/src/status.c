@@ -81,6 +81,8 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 	if (json) {
 		fputs("{\"state_dir\": ", stdout);
 		json_str(stdout, c->dir);
+		fputs(", \"host\": ", stdout);
+		json_str(stdout, persist_session_host(c->s));
 		fputs(", \"socket\": ", stdout);
 		json_str(stdout, c->sock);
 		if (up)
@@ -98,6 +100,9 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 		printf("}, \"total\": %zu}\n", k.total);
 	} else {
 		printf("state dir: %s\n", c->dir);
+		if (persist_session_host(c->s))
+			printf("host:      %s (state dir there: %s)\n", persist_session_host(c->s),
+			       persist_session_far_dir(c->s) ? persist_session_far_dir(c->s) : "?");
 		printf("socket:    %s\n", c->sock);
 		if (up) {
 			printf("server:    running, pid %d\n", th->pid);
