@@ -39,6 +39,7 @@ struct persist_session {
 	char far_server[PATH_MAX]; /* persist-server there ("": its PATH's) */
 	char ssh_err[PATH_MAX + 32]; /* DIR/ssh-HASH.err: ssh's stderr */
 	int ssh_pid, ssh_in, ssh_out; /* the forward's ssh (pid 0: none) */
+	int ssh_killed;            /* the signal that ended the last ssh, or 0 */
 };
 
 /* session_ssh.c: sock, lock_path and ssh_err for host in DIR.

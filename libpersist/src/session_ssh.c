@@ -137,8 +137,17 @@ void persist__ssh_stop(struct persist_session *s)
 	if (s->ssh_pid <= 0)
 		return;
 	deadline = persist__mono_ms() + 2000;
-	while (waitpid(s->ssh_pid, NULL, WNOHANG) == 0) {
+	s->ssh_killed = 0;
+	for (;;) {
 		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		int st = 0;
+		pid_t w = waitpid(s->ssh_pid, &st, WNOHANG);
+		if (w == s->ssh_pid) {
+			s->ssh_killed = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+			break;
+		}
+		if (w < 0 && errno != EINTR)
+			break;
 		if (persist__mono_ms() > deadline) {
 			kill(s->ssh_pid, SIGKILL);
 			waitpid(s->ssh_pid, NULL, 0);
@@ -257,15 +266,36 @@ static int ssh_read(struct persist_session *s, int64_t deadline, char *why, size
 	}
 	persist__ssh_stop(s);
 	ssh_said(s, said, sizeof said);
+	if (!said[0] && s->ssh_killed)
+		snprintf(said, sizeof said, "it was killed by signal %d before the far side was "
+			 "set up", s->ssh_killed);
 	persist__say(why, whylen, "ssh %s failed: %s (PERSIST_SSH='%s')", s->host,
 		     said[0] ? said : "it ended before the far side was set up",
 		     getenv("PERSIST_SSH") ? getenv("PERSIST_SSH") : "ssh");
 	return -EHOSTUNREACH;
 }
 
+static int ssh_connect_once(struct persist_session *s, int start, int64_t deadline,
+			    char *why, size_t whylen);
+
+/* A cut connection (ssh killed by a signal on the way: not a refusal,
+ * which ssh reports by exiting) is tried again, within the deadline. */
 int persist__ssh_connect(struct persist_session *s, int start, char *why, size_t whylen)
 {
 	int64_t deadline = persist__mono_ms() + PERSIST_SESSION_DEADLINE_MS;
+	int r;
+
+	for (int tries = 0;; tries++) {
+		r = ssh_connect_once(s, start, deadline, why, whylen);
+		if (r != -EHOSTUNREACH || !s->ssh_killed || tries >= 4 ||
+		    persist__mono_ms() > deadline)
+			return r;
+	}
+}
+
+static int ssh_connect_once(struct persist_session *s, int start, int64_t deadline,
+			    char *why, size_t whylen)
+{
 	char qdir[PATH_MAX * 2], qsrv[PATH_MAX * 2], cmd[sizeof setup_fmt + 4 * PATH_MAX + 64];
 	char fwd[sizeof s->sock + PATH_MAX + 8];
 	const char *fwd_args[] = { "-o", "StreamLocalBindUnlink=yes", "-o",
@@ -323,4 +353,77 @@ int persist__ssh_refused(struct persist_session *s, char *why, size_t whylen)
 	}
 	persist__say(why, whylen, "no server answers at %s:%s/sock (%s)", s->host, s->rdir, said);
 	return -ECONNREFUSED;
+}
+
+/* A file of ours, whole, into a new buffer.  Returns: 0; -errno. */
+static int slurp(const char *path, char **data, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	size_t n = 0, cap = 0;
+	char *b = NULL, *nb;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t k;
+		if (n + 4096 + 1 > cap) {
+			cap = cap ? 2 * cap : 8192;
+			if (!(nb = realloc(b, cap))) {
+				free(b);
+				close(fd);
+				return -ENOMEM;
+			}
+			b = nb;
+		}
+		k = read(fd, b + n, cap - n - 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			int r = -errno;
+			free(b);
+			close(fd);
+			return r;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	b[n] = 0;
+	*data = b;
+	*len = n;
+	return 0;
+}
+
+PERSIST_EXPORT int persist_session_log_read(struct persist_session *s, int64_t id, int stream,
+					    char **data, size_t *len)
+{
+	char path[PATH_MAX + 32];
+	struct persist__pfile f = { "", PERSIST__PF_READ, 65536, NULL, 0 };
+	struct persist__procio io;
+	int r;
+
+	*data = NULL;
+	*len = 0;
+	r = persist_session_log_path(s, id, stream, path, sizeof path);
+	if (r < 0)
+		return r;
+	if (!s->far)
+		return slurp(path, data, len);
+	if (!s->connected)
+		return -ENOTCONN; /* the file is on the far host */
+	if (strlen(path) >= sizeof f.path)
+		return -ENAMETOOLONG;
+	/* Through the thread: openat, read and close in it, in-band. */
+	memcpy(f.path, path, strlen(path) + 1);
+	persist__procio_init(&io, s->t.task.sysif);
+	r = persist__read_files(&io, &f, 1, NULL, NULL, 0);
+	persist__procio_fini(&io);
+	if (r < 0)
+		return r;
+	if (f.len < 0)
+		return (int)f.len;
+	*data = f.data;
+	*len = (size_t)f.len;
+	return 0;
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "ctl.h"
@@ -83,6 +84,28 @@ int cmd_logs(struct ctl *c, int argc, char **argv)
 		if (persist_session_log_path(c->s, r.id, i + 1, paths[i], sizeof paths[i]) < 0)
 			ctl_die(EXIT_RUNTIME, "the log path of child %lld in %s is too long",
 				(long long)r.id, c->dir);
+	if (persist_session_host(c->s)) {
+		/* On the far host: read through the thread before letting go. */
+		for (int i = 0; i < 2; i++) {
+			char *d;
+			size_t n;
+			if ((i == 0 && !want_out) || (i == 1 && !want_err))
+				continue;
+			x = persist_session_log_read(c->s, r.id, i + 1, &d, &n);
+			if (x == -ENOENT) {
+				missing++;
+				continue;
+			}
+			if (x < 0)
+				ctl_fail(c, x, "cannot read %s:%s: %s", persist_session_host(c->s),
+					 paths[i], strerror(-x));
+			fwrite(d, 1, n, stdout);
+			free(d);
+		}
+		ctl_close(c);
+		persist_child_rec_clear(&r);
+		return EXIT_OK;
+	}
 	ctl_close(c); /* reading files needs no control */
 	for (int i = 0; i < 2; i++) {
 		if ((i == 0 && !want_out) || (i == 1 && !want_err))

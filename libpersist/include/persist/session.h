@@ -167,6 +167,17 @@ PERSIST_EXPORT const char *persist_session_notice(const struct persist_session *
 PERSIST_EXPORT int persist_session_log_path(const struct persist_session *s, int64_t id,
 					    int stream, char *buf, size_t len);
 
+/* The whole of child id's log file (stream 1: stdout, 2: stderr, as
+ * persist_session_log_path names it) into a new NUL-terminated buffer
+ * *data (free()) of *len bytes: read here for a local thread, through the
+ * thread (openat, read, close in it) for a far one, whose logs are on its
+ * host.  Returns: 0; -ENOENT (no such file: the child wrote nothing yet,
+ * or never started); -ENOTCONN (a far session that is not connected);
+ * -ENAMETOOLONG (a far log path of 64 bytes or more); -EINVAL (bad
+ * stream); -ENOMEM; the read's or the transport's -errno. */
+PERSIST_EXPORT int persist_session_log_read(struct persist_session *s, int64_t id, int stream,
+					    char **data, size_t *len);
+
 /* Run sp->argv as a new child of the thread, named name (NULL: unnamed;
  * else unique among the live children and not starting with a digit).
  * The intent is committed first, the pid after the spawn.  NULL stdout or
