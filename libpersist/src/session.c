@@ -108,6 +108,14 @@ static int connect_server(struct persist_session *s, char *why, size_t whylen)
 				nap(10 + rand_r(&seed) % 40);
 				continue;
 			}
+			/* ssh accepts, then closes every connection: nothing
+			 * listens at the far socket (a dead server), or the far
+			 * sshd forbids the forward. */
+			persist__say(why, whylen, "no server answers at %s:%s/sock through the "
+				     "ssh forward (a dead server there, or a far sshd that refuses "
+				     "unix-socket forwarding: AllowStreamLocalForwarding)", s->host,
+				     s->rdir);
+			return -ECONNREFUSED;
 		}
 		if (r < 0)
 			return r;

@@ -56,6 +56,7 @@ static const char setup_fmt[] =
 	"\"$srv\" --listen \"$d/sock\" --daemon </dev/null >\"$d/start.log\" 2>&1 || "
 	"{ m=$(head -c 300 \"$d/start.log\"); case $m in *'already listening'*) ;; "
 	"*) echo \"persist-error $srv: $m\"; exit 0;; esac; }; fi; "
+	"if [ $start = 0 ] && [ ! -S \"$d/sock\" ]; then echo persist-nosock; exit 0; fi; "
 	"echo persist-ready; %s";
 
 /* FNV-1a: a short file name for a destination. */
@@ -256,6 +257,11 @@ static int ssh_read(struct persist_session *s, int64_t deadline, char *why, size
 				     "there (persist-server), or name its path (PERSIST_FAR_SERVER "
 				     "or the host options' server)", s->host);
 			return -ENOENT;
+		}
+		if (strcmp(line, "persist-nosock") == 0) {
+			persist__say(why, whylen, "no server runs on %s in %s (start one)", s->host,
+				     s->rdir);
+			return -ECONNREFUSED;
 		}
 		if (strncmp(line, "persist-error ", 14) == 0) {
 			persist__say(why, whylen, "on %s: %s", s->host, line + 14);

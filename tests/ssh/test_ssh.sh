@@ -31,7 +31,7 @@ bad() {
 }
 # r ARGS...: run persistctl, rc/out/err set.
 r() {
-	out=$(timeout "$TO" "$P" --state "$A" "$@" 2>"$T/err"); rc=$?
+	out=$(timeout "$TO" ${PERSISTCTL_WRAP:-} "$P" --state "$A" "$@" 2>"$T/err"); rc=$?
 	err=$(cat "$T/err")
 }
 # on_b CMD: a command on B, through the same sshd.
@@ -204,6 +204,12 @@ if [ -n "$port" ]; then ok "listen on B: port $port"; else bad "listen on B"; fi
 # ---- stop on B ----
 r --host far stop --grace 1
 if [ $rc = 0 ] && ! check_b_comm "$SPID" persist-server; then ok "stop on B ends B's server"; else bad "stop on B"; fi
+
+# ---- the library from C (a store of its own) ----
+if [ -n "${SSH_API_TEST:-}" ]; then
+	mkdir -m 700 "$T/api"
+	if timeout "$TO" $SSH_API_TEST "$T/api"; then ok "the C API on B"; else bad "the C API on B (above)"; fi
+fi
 
 # ---- B without persist-server: a clear error ----
 PORT2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
