@@ -40,6 +40,10 @@ struct persist_session {
 	char ssh_err[PATH_MAX + 32]; /* DIR/ssh-HASH.err: ssh's stderr */
 	int ssh_pid, ssh_in, ssh_out; /* the forward's ssh (pid 0: none) */
 	int ssh_killed;            /* the signal that ended the last ssh, or 0 */
+	int ssh_relay_fd;          /* >= 0 while spawning a relay: ssh's stdio */
+	int relay;                 /* through ssh's stdio and persist-server
+				      --relay, not a forward */
+	int start;                 /* this acquire may start the far server */
 };
 
 /* session_ssh.c: sock, lock_path and ssh_err for host in DIR.
@@ -49,6 +53,11 @@ int persist__ssh_paths(struct persist_session *s, char *why, size_t whylen);
  * the forward to it at s->sock.  Returns: 0; -ENOENT (no persist-server
  * there); -EHOSTUNREACH (ssh failed); -EIO; -ETIMEDOUT; with why set. */
 int persist__ssh_connect(struct persist_session *s, int start, char *why, size_t whylen);
+/* The fallback where the forward does not work: ssh running the setup and
+ * then persist-server --relay FARDIR/sock, its stdio a socketpair whose
+ * other end goes to *fd once the far side said it is ready.
+ * Returns: as persist__ssh_connect. */
+int persist__ssh_relay(struct persist_session *s, int start, int *fd, char *why, size_t whylen);
 /* End the forward's ssh (bounded).  Returns: nothing. */
 void persist__ssh_stop(struct persist_session *s);
 /* What ssh said about a connection through the forward that was closed

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,18 +40,19 @@ extern char **environ;
 /* The far half: sh, whatever the login shell (the command line ssh sends
  * is run by it, so the script goes as one quoted argument of sh -c).
  * %s: the far directory (quoted, may be ''), the server (quoted, may be
- * ''), 1 to start it, what to do once ready. */
+ * ''), 1 to start it, 1 if it is needed (start, relay), what to do once
+ * ready. */
 static const char setup_fmt[] =
-	"d=%s; srv=%s; start=%d; "
+	"d=%s; srv=%s; start=%d; need=%d; "
 	"if [ -z \"$d\" ]; then "
 	"if [ -n \"$PERSIST_STATE_DIR\" ]; then d=$PERSIST_STATE_DIR; "
 	"elif [ -n \"$XDG_RUNTIME_DIR\" ]; then d=$XDG_RUNTIME_DIR/persist; "
 	"else d=/tmp/persist-$(id -u); fi; fi; "
 	"umask 077; mkdir -p \"$d/logs\" || { echo \"persist-error cannot make $d/logs\"; exit 0; }; "
 	"echo \"persist-dir $d\"; "
+	"[ -n \"$srv\" ] || srv=$(command -v persist-server) || srv=; "
+	"if [ $need = 1 ] && [ -z \"$srv\" ]; then echo persist-noserver; exit 0; fi; "
 	"if [ $start = 1 ]; then "
-	"if [ -z \"$srv\" ]; then srv=$(command -v persist-server) || "
-	"{ echo persist-noserver; exit 0; }; fi; "
 	/* Its output to a file, not a pipe: a detached server that kept a
 	 * copy of a pipe would hold $(...) and the ssh session open. */
 	"\"$srv\" --listen \"$d/sock\" --daemon </dev/null >\"$d/start.log\" 2>&1 || "
@@ -195,8 +197,8 @@ static int ssh_spawn(struct persist_session *s, const char *const *args, size_t 
 		return r;
 	}
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, s->ssh_relay_fd >= 0 ? s->ssh_relay_fd : in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, s->ssh_relay_fd >= 0 ? s->ssh_relay_fd : out[1], 1);
 	posix_spawn_file_actions_addopen(&fa, 2, s->ssh_err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	r = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -218,13 +220,24 @@ static int ssh_spawn(struct persist_session *s, const char *const *args, size_t 
  * deadline, into buf.  Returns: 0 (ready); -ENOENT (no persist-server on
  * the far host); -EIO (the script said what failed, in why);
  * -EHOSTUNREACH (ssh ended first: its message in why); -ETIMEDOUT. */
+static int ssh_read_from(struct persist_session *s, int fd, int bytewise, int64_t deadline,
+			 char *why, size_t whylen);
+
 static int ssh_read(struct persist_session *s, int64_t deadline, char *why, size_t whylen)
+{
+	return ssh_read_from(s, s->ssh_out, 0, deadline, why, whylen);
+}
+
+/* bytewise: read one byte at a time, so that nothing after "persist-ready"
+ * (the server's hello, on a relay) is taken. */
+static int ssh_read_from(struct persist_session *s, int fd, int bytewise, int64_t deadline,
+			 char *why, size_t whylen)
 {
 	char buf[4096], said[512], *p, *line;
 	size_t len = 0;
 
 	for (;;) {
-		struct pollfd pf = { s->ssh_out, POLLIN, 0 };
+		struct pollfd pf = { fd, POLLIN, 0 };
 		int64_t left = deadline - persist__mono_ms();
 		ssize_t k;
 
@@ -239,7 +252,7 @@ static int ssh_read(struct persist_session *s, int64_t deadline, char *why, size
 		}
 		if (poll(&pf, 1, (int)(left > 1000 ? 1000 : left)) <= 0)
 			continue;
-		k = read(s->ssh_out, buf + len, sizeof buf - 1 - len);
+		k = read(fd, buf + len, bytewise ? 1 : sizeof buf - 1 - len);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0 || len + (size_t)k >= sizeof buf - 1) {
@@ -313,7 +326,7 @@ static int ssh_connect_once(struct persist_session *s, int start, int64_t deadli
 		/* Run 1: where the far directory is. */
 		if (sh_quote(srv ? srv : "", qsrv, sizeof qsrv) < 0)
 			return -ENAMETOOLONG;
-		snprintf(cmd, sizeof cmd, setup_fmt, "''", qsrv, start, "");
+		snprintf(cmd, sizeof cmd, setup_fmt, "''", qsrv, start, start, "");
 		r = ssh_spawn(s, NULL, 0, cmd, why, whylen);
 		if (r < 0)
 			return r;
@@ -332,7 +345,7 @@ static int ssh_connect_once(struct persist_session *s, int start, int64_t deadli
 	    sh_quote(srv ? srv : "", qsrv, sizeof qsrv) < 0 ||
 	    snprintf(fwd, sizeof fwd, "%s:%s/sock", s->sock, s->rdir) >= (int)sizeof fwd)
 		return -ENAMETOOLONG;
-	snprintf(cmd, sizeof cmd, setup_fmt, qdir, qsrv, start, "exec cat >/dev/null");
+	snprintf(cmd, sizeof cmd, setup_fmt, qdir, qsrv, start, start, "exec cat >/dev/null");
 	r = ssh_spawn(s, fwd_args, sizeof fwd_args / sizeof *fwd_args, cmd, why, whylen);
 	if (r < 0)
 		return r;
@@ -349,6 +362,10 @@ int persist__ssh_refused(struct persist_session *s, char *why, size_t whylen)
 	char said[512];
 
 	ssh_said(s, said, sizeof said);
+	if (strstr(said, "--relay: no server answers")) {
+		persist__say(why, whylen, "no server answers at %s:%s/sock", s->host, s->rdir);
+		return -ECONNREFUSED;
+	}
 	if (!strstr(said, "open failed"))
 		return 0;
 	if (strstr(said, "prohibited")) {
@@ -431,5 +448,39 @@ PERSIST_EXPORT int persist_session_log_read(struct persist_session *s, int64_t i
 		return (int)f.len;
 	*data = f.data;
 	*len = (size_t)f.len;
+	return 0;
+}
+
+int persist__ssh_relay(struct persist_session *s, int start, int *fd, char *why, size_t whylen)
+{
+	int64_t deadline = persist__mono_ms() + PERSIST_SESSION_DEADLINE_MS;
+	char qdir[PATH_MAX * 2], qsrv[PATH_MAX * 2], cmd[sizeof setup_fmt + 4 * PATH_MAX + 64];
+	const char *srv = s->far_server[0] ? s->far_server : getenv("PERSIST_FAR_SERVER");
+	int sv[2], r;
+
+	*fd = -1;
+	if (sh_quote(s->rdir, qdir, sizeof qdir) < 0 ||
+	    sh_quote(srv ? srv : "", qsrv, sizeof qsrv) < 0)
+		return -ENAMETOOLONG;
+	snprintf(cmd, sizeof cmd, setup_fmt, s->rdir[0] ? qdir : "''", qsrv, start, 1,
+		 "exec \"$srv\" --relay \"$d/sock\"");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	/* ssh's stdin and stdout are both its end of the pair. */
+	s->ssh_relay_fd = sv[1];
+	r = ssh_spawn(s, NULL, 0, cmd, why, whylen);
+	s->ssh_relay_fd = -1;
+	close(sv[1]);
+	close(s->ssh_in);
+	close(s->ssh_out);
+	s->ssh_in = s->ssh_out = -1;
+	if (r == 0)
+		r = ssh_read_from(s, sv[0], 1, deadline, why, whylen);
+	if (r < 0) {
+		close(sv[0]);
+		persist__ssh_stop(s);
+		return r;
+	}
+	*fd = sv[0];
 	return 0;
 }

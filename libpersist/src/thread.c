@@ -237,7 +237,8 @@ static int far_task_init(struct persist_thread *t, struct near_sysif *sysif)
 	return 0;
 }
 
-static int connect_thread(struct persist_thread *t, const char *path, int takeover,
+/* fd >= 0: a connected stream to the server (path only names it). */
+static int connect_thread(struct persist_thread *t, const char *path, int fd, int takeover,
 			  int timeout_ms, int far, char *why, size_t whylen)
 {
 	struct server_peer peer = { 0, 0, -1 };
@@ -251,7 +252,9 @@ static int connect_thread(struct persist_thread *t, const char *path, int takeov
 		return -ENAMETOOLONG;
 	/* Waiting our turn must never cut into the current controller's
 	 * syscall: only a takeover interrupts. */
-	if (!takeover)
+	if (fd >= 0)
+		r = transport_attach(fd, timeout_ms, &c, why, whylen);
+	else if (!takeover)
 		r = transport_connect(path, timeout_ms, &c, why, whylen);
 	else
 		r = connect_nudging(path, deadline, &peer, &c, why, whylen);
@@ -292,13 +295,19 @@ PERSIST_EXPORT int persist_thread_connect(struct persist_thread *t, const char *
 					  int takeover, int timeout_ms,
 					  char *why, size_t whylen)
 {
-	return connect_thread(t, path, takeover, timeout_ms, 0, why, whylen);
+	return connect_thread(t, path, -1, takeover, timeout_ms, 0, why, whylen);
 }
 
 int persist__thread_connect_far(struct persist_thread *t, const char *path, int timeout_ms,
 				char *why, size_t whylen)
 {
-	return connect_thread(t, path, 1, timeout_ms, 1, why, whylen);
+	return connect_thread(t, path, -1, 1, timeout_ms, 1, why, whylen);
+}
+
+int persist__thread_attach_far(struct persist_thread *t, int fd, const char *name,
+			       int timeout_ms, char *why, size_t whylen)
+{
+	return connect_thread(t, name, fd, 1, timeout_ms, 1, why, whylen);
 }
 
 PERSIST_EXPORT int persist_reconnect(struct persist_thread *t, int timeout_ms,

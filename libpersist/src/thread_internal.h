@@ -22,5 +22,11 @@ void persist__release_clone(struct persist_thread *t);
  * Returns: as persist_thread_connect. */
 int persist__thread_connect_far(struct persist_thread *t, const char *path, int timeout_ms,
 				char *why, size_t whylen);
+/* The same over fd, a stream already connected to the server (ssh's
+ * stdio to persist-server --relay), which the thread owns from now on,
+ * even on failure; name (at most 107 bytes) is what t->path says.
+ * Returns: as persist_thread_connect. */
+int persist__thread_attach_far(struct persist_thread *t, int fd, const char *name,
+			       int timeout_ms, char *why, size_t whylen);
 
 #endif

@@ -20,6 +20,7 @@
 #include <bsd/unistd.h>
 #include <near/syscall.h>
 #include <pserver/pserver.h>
+#include "relay.h"
 
 #ifndef PSERVER_VERSION
 #define PSERVER_VERSION "unknown"
@@ -44,6 +45,8 @@ static void usage(FILE *to)
 "  --allow-uid UID   also accept controllers of UID (repeatable; our own uid\n"
 "                    is always accepted)\n"
 "  --daemon          detach and run in the background\n"
+"  --relay SOCK      (alone) copy stdin to the server at SOCK and its answers\n"
+"                    to stdout: a controller's way in through ssh's stdio\n"
 "  --pidfile PATH    write our pid to PATH (and refuse to start if a running\n"
 "                    server holds it)\n"
 "  --help            show this help\n"
@@ -305,7 +308,12 @@ int main(int argc, char **argv)
 	char why[512] = "";
 	pid_t other;
 	/* Every fd named on the command line fits: at most one per argument. */
-	int *keep = calloc((size_t)argc + 2, sizeof *keep);
+	int *keep;
+
+	/* --relay SOCK: a pipe to a server for ssh's stdio, not a server. */
+	if (argc == 3 && strcmp(argv[1], "--relay") == 0)
+		return pserver_relay(argv[2]);
+	keep = calloc((size_t)argc + 2, sizeof *keep);
 
 	/* Our children inherit ignored signals and the signal mask across
 	 * execve; start them (and us: SIGCHLD must never be ignored, or exit

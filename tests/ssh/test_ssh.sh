@@ -83,6 +83,7 @@ Host far
 	LogLevel ERROR
 EOF
 echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 "$T/hostkey.pub")" >"$T/known_hosts"
+cp "$T/ssh_config" "$T/ssh_config2" # the Host far block, for the other sshds
 /usr/sbin/sshd -t -f "$T/sshd_config" || { echo "FAIL tests/ssh: sshd rejects its config"; exit 1; }
 # B: its own pid namespace (sh as its init), its own /proc and /tmp.
 unshare --pid --fork --mount-proc --kill-child sh -c '
@@ -211,11 +212,33 @@ if [ -n "${SSH_API_TEST:-}" ]; then
 	if timeout "$TO" $SSH_API_TEST "$T/api"; then ok "the C API on B"; else bad "the C API on B (above)"; fi
 fi
 
+# ---- a far sshd that refuses forwarding: the relay through ssh's stdio ----
+PORT3=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sshd_cfg "$T/sshd_config3" "$PORT3" "$T/bin"
+sed -i 's/^AllowStreamLocalForwarding yes/AllowStreamLocalForwarding no/' "$T/sshd_config3"
+sed "s/Port $PORT\$/Port $PORT3/; s/^Host far/Host nofwd/" "$T/ssh_config2" >"$T/ssh_config3"
+cat "$T/ssh_config3" >>"$T/ssh_config"
+echo "[127.0.0.1]:$PORT3 $(cut -d' ' -f1,2 "$T/hostkey.pub")" >>"$T/known_hosts"
+on_b sh -c "'/usr/sbin/sshd -f $T/sshd_config3 -E $T/sshd3.log'"
+r --host nofwd start
+RPID=$out
+if [ $rc = 0 ] && check_b_comm "$RPID" persist-server; then ok "forwarding refused: start through the relay (B's pid $RPID)"; else bad "start through the relay"; fi
+r --host nofwd run -- sh -c 'exit 6'
+RX=$out
+r --host nofwd wait --timeout 30 "$RX"
+if [ $rc = 6 ]; then ok "run and wait through the relay"; else bad "wait through the relay"; fi
+out=$(PERSIST_SSH_RELAY=1 timeout "$TO" ${PERSISTCTL_WRAP:-} "$P" --state "$A" --host nofwd status 2>&1); rc=$?
+case $out in *"pid $RPID"*) ok "PERSIST_SSH_RELAY=1: the relay at once";; *) bad "PERSIST_SSH_RELAY=1";; esac
+r --host nofwd stop --grace 1
+if [ $rc = 0 ] && ! check_b_comm "$RPID" persist-server; then ok "stop through the relay"; else bad "stop through the relay"; fi
+r --host nofwd ps
+case "$rc:$out" in 0:*"exit 6"*) ok "ps offline after stop (the store as recorded)";; *) bad "ps after stop through the relay";; esac
+
 # ---- B without persist-server: a clear error ----
 PORT2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 sshd_cfg "$T/sshd_config2" "$PORT2" "$T/nobin"
-sed "s/Port $PORT\$/Port $PORT2/; s/^Host far/Host bare/" "$T/ssh_config" >"$T/ssh_config2"
-cat "$T/ssh_config2" >>"$T/ssh_config"
+sed "s/Port $PORT\$/Port $PORT2/; s/^Host far/Host bare/" "$T/ssh_config2" >"$T/ssh_config4"
+cat "$T/ssh_config4" >>"$T/ssh_config"
 echo "[127.0.0.1]:$PORT2 $(cut -d' ' -f1,2 "$T/hostkey.pub")" >>"$T/known_hosts"
 on_b sh -c "'/usr/sbin/sshd -f $T/sshd_config2 -E $T/sshd2.log'"
 r --host bare start
