@@ -94,7 +94,10 @@ PERSIST_EXPORT int persist_session_open(const char *dir, unsigned flags,
  * Authentication, encryption and access are ssh's.  Across hosts nothing
  * of the thread is ever looked up in this host's /proc, no pidfd is made
  * for its processes, and memory moves in-band; the thread's record keeps
- * the host, its boot id and pid namespace (read through the thread).  A
+ * the host, its boot id and pid namespace (read through the thread).
+ * Where the far sshd refuses unix-socket forwarding (ssh closes every
+ * connection to the forward), or with PERSIST_SSH_RELAY=1, the stream goes
+ * through ssh's stdio to `persist-server --relay FARDIR/sock` instead.  A
  * far child's logs are on the far host (persist_session_log_path names
  * them there).  docs/design.md, decision 12. */
 struct persist_host {
