@@ -139,7 +139,10 @@ r --host far logs --stdout "$EX"
 if [ "$out" = out-on-b ]; then ok "logs of a far child, read through the thread"; else bad "logs"; fi
 
 # ---- a controller SIGKILLed at each crash point ----
-for pt in run:after-intent run:after-born run:after-spawn open:after-connect open:after-record-thread; do
+# Under valgrind (PERSISTCTL_WRAP) one crash point keeps the run small.
+points="run:after-intent run:after-born run:after-spawn open:after-connect open:after-record-thread"
+[ -z "${PERSISTCTL_WRAP:-}" ] || points=run:after-spawn
+for pt in $points; do
 	out=$(PERSIST_CRASH_AT=$pt timeout "$TO" "$P" --state "$A" --host far run -- sh -c 'exit 5' 2>&1); rc=$?
 	[ $rc = 137 ] || { bad "$pt: controller not killed (rc $rc)"; continue; }
 	r --host far ps
@@ -154,7 +157,7 @@ done
 r --host far ps
 if printf '%s\n' "$out" | grep -q ' intent '; then bad "an intent stayed unsettled"; else ok "no intent left after the crashes"; fi
 n=$(printf '%s\n' "$out" | grep -c 'exit 5' || true)
-if [ "$n" -ge 3 ]; then ok "the children spawned before the crashes have their exit statuses ($n)"; else bad "exit statuses after crashes: $n"; fi
+if [ "$n" -ge "$( [ -z "${PERSISTCTL_WRAP:-}" ] && echo 3 || echo 1)" ]; then ok "the children spawned before the crashes have their exit statuses ($n)"; else bad "exit statuses after crashes: $n"; fi
 
 # ---- the ssh connection killed under a live controller ----
 timeout "$TO" "$P" --state "$A" --host far wait --timeout 50 sleeper >"$T/w.out" 2>"$T/w.err" &
@@ -201,6 +204,21 @@ r --host far listen web tcp:127.0.0.1:0
 r --host far fds
 port=$(printf '%s\n' "$out" | sed -n 's/.*tcp:127.0.0.1:\([0-9]*\).*/\1/p' | head -1)
 if [ -n "$port" ]; then ok "listen on B: port $port"; else bad "listen on B"; fi
+r --host far run --fd web -- python3 -c 'import socket; s = socket.socket(fileno=3); c, _ = s.accept(); c.sendall(b"hi-from-b"); c.close()'
+WEB=$out
+# ssh hands the far shell one command line: the script goes quoted.
+got=$(on_b "python3 -c 'import socket; s = socket.create_connection((\"127.0.0.1\", $port), timeout=30); print(s.recv(100).decode())'" 2>&1)
+if [ "$got" = hi-from-b ]; then ok "a TCP client on B reaches the child through the named fd"; else out=$got; bad "TCP client on B"; fi
+r --host far wait --timeout 30 "$WEB"
+if [ $rc = 0 ]; then ok "the child that served it exited 0"; else bad "the web child's status"; fi
+
+# ---- figures (printed, not asserted: the machine may be loaded) ----
+ms() { python3 -c 'import time; print(int(time.monotonic() * 1000))'; }
+[ -n "${PERSISTCTL_WRAP:-}" ] || {
+t0=$(ms); for i in 1 2 3 4 5; do on_b true; done; t1=$(ms)
+for i in 1 2 3 4 5; do timeout "$TO" "$P" --state "$A" --host far status >/dev/null; done; t2=$(ms)
+echo "measure: ssh far true $(( (t1 - t0) / 5 )) ms; persistctl --host far status (ssh, forward, connect, recovery) $(( (t2 - t1) / 5 )) ms"
+}
 
 # ---- stop on B ----
 r --host far stop --grace 1
