@@ -211,6 +211,10 @@ got=$(on_b "python3 -c 'import socket; s = socket.create_connection((\"127.0.0.1
 if [ "$got" = hi-from-b ]; then ok "a TCP client on B reaches the child through the named fd"; else out=$got; bad "TCP client on B"; fi
 r --host far wait --timeout 30 "$WEB"
 if [ $rc = 0 ]; then ok "the child that served it exited 0"; else bad "the web child's status"; fi
+r --host far close web
+close_rc=$rc
+r --host far fds
+case "$close_rc:$out" in 0:*web*) bad "close on B: web still kept";; 0:*) ok "close on B";; *) bad "close on B";; esac
 
 # ---- figures (printed, not asserted: the machine may be loaded) ----
 ms() { python3 -c 'import time; print(int(time.monotonic() * 1000))'; }
