@@ -50,6 +50,7 @@ check: all
 	$(MAKE) -C tests/arch check
 	$(MAKE) -C tests/pkgconfig check
 	$(MAKE) -C tests/nix check
+	$(MAKE) -C tests/ssh check
 	$(if $(SANITIZE),@echo "tests/fuzz: skipped under SANITIZE=1 (the fuzzer is always built with ASan + UBSan)",$(MAKE) -C tests/fuzz check)
 
 bench: all
@@ -73,7 +74,7 @@ install:
 		$(MAKE) -C $$d B=build-install install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR); done
 
 clean:
-	for d in $(LAYERS) tests tests/arch tests/pkgconfig tests/nix tests/fuzz bench; do $(MAKE) -C $$d clean; done
+	for d in $(LAYERS) tests tests/arch tests/pkgconfig tests/nix tests/ssh tests/fuzz bench; do $(MAKE) -C $$d clean; done
 	rm -rf build
 
 .PHONY: all deps check bench demo demo-server install clean $(LAYERS)

@@ -25,10 +25,13 @@ libc6-dev:/usr/include/stdio.h
 binutils:/usr/bin/readelf
 mandoc:/usr/bin/mandoc
 bash:/bin/bash
+openssh-server:/usr/sbin/sshd
+openssh-client:/usr/bin/ssh
 "
 # libc6-dev (libc.a) and binutils (readelf): tests/pkgconfig links its
 # consumers with -static and checks them.  mandoc: each layer's `make check`
-# lints its man pages (mandoc -T lint).  nix-bin is not installed here
+# lints its man pages (mandoc -T lint).  openssh-server and -client:
+# tests/ssh runs a real sshd on 127.0.0.1 as the far host.  nix-bin is not installed here
 # (make demo runs this script too): tests/nix installs it when it runs.
 
 missing=""

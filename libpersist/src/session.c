@@ -42,10 +42,9 @@ static void nap(int64_t ms)
  * not take SIGALRM from its program. */
 static int take_lock(struct persist_session *s, char *why, size_t whylen)
 {
-	char path[PATH_MAX + 8];
+	const char *path = s->lock_path;
 	int64_t deadline = persist__mono_ms() + PERSIST_SESSION_DEADLINE_MS, ms = 1;
 
-	snprintf(path, sizeof path, "%s/lock", s->dir);
 	if (s->lock_fd < 0)
 		s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (s->lock_fd < 0) {
@@ -91,9 +90,57 @@ static int connect_server(struct persist_session *s, char *why, size_t whylen)
 	long pid;
 	int r;
 
-	for (;;) {
-		r = persist_thread_connect(&s->t, s->sock, 1, PERSIST_SESSION_DEADLINE_MS, why,
-					   whylen);
+	for (int tries = 0;; tries++) {
+		if (s->far && s->relay) {
+			int fd;
+			persist__ssh_stop(s); /* a relay is one connection's */
+			r = persist__ssh_relay(s, s->start, &fd, why, whylen);
+			if (r == 0)
+				r = persist__thread_attach_far(&s->t, fd, "relay",
+							       PERSIST_SESSION_DEADLINE_MS, why,
+							       whylen);
+			if (r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE) {
+				/* Its ssh's last words say whether the relay found
+				 * no server (they are all there once it ended). */
+				int x;
+				persist__ssh_stop(s);
+				x = persist__ssh_refused(s, why, whylen);
+				if (x < 0)
+					return x;
+			}
+		} else if (s->far)
+			r = persist__thread_connect_far(&s->t, s->sock, PERSIST_SESSION_DEADLINE_MS,
+							why, whylen);
+		else
+			r = persist_thread_connect(&s->t, s->sock, 1, PERSIST_SESSION_DEADLINE_MS,
+						   why, whylen);
+		if (r < 0 && s->far && (r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE)) {
+			/* ssh accepted for the far socket, then closed: it says
+			 * why on its stderr (nothing listens there, or the far
+			 * sshd forbids the forward). */
+			int x = persist__ssh_refused(s, why, whylen);
+			if (x < 0)
+				return x;
+			if (tries < 20) {
+				nap(10 + rand_r(&seed) % 40);
+				continue;
+			}
+			if (!s->relay) {
+				/* The far sshd may refuse unix-socket forwarding:
+				 * the relay through ssh's stdio is tried instead. */
+				s->relay = 1;
+				tries = -1;
+				continue;
+			}
+			/* ssh accepts, then closes every connection: nothing
+			 * listens at the far socket (a dead server), or the far
+			 * sshd forbids the forward. */
+			persist__say(why, whylen, "no server answers at %s:%s/sock through the "
+				     "ssh forward (a dead server there, or a far sshd that refuses "
+				     "unix-socket forwarding: AllowStreamLocalForwarding)", s->host,
+				     s->rdir);
+			return -ECONNREFUSED;
+		}
 		if (r < 0)
 			return r;
 		transport_set_timeout(s->t.conn, PERSIST_SESSION_DEADLINE_MS);
@@ -225,6 +272,39 @@ int persist__thread_children(struct persist_session *s, struct persist__pids *v)
 	return persist__proc_children_at(thread_io(s), s->t.pid, v);
 }
 
+/* The recorded far thread old, replaced by the connected one on its host:
+ * after a reboot of the host (another boot id) nothing of it is left, and
+ * its live children are lost; else the old thread is looked up (dead, or
+ * alive but no longer at its socket) through the new one's /proc, which
+ * is the same pid namespace when the recorded one is. */
+static int settle_far(struct persist_session *s, const struct persist_thread_rec *old,
+		      char *why, size_t whylen)
+{
+	struct persist_recover_ops ops = { .sysif = s->t.task.sysif };
+	struct persist_recover_report rep;
+	int r;
+
+	if (!old->boot_id || strcmp(old->boot_id, s->boot_id) != 0 || !old->pidns ||
+	    strcmp(old->pidns, s->pidns) != 0) {
+		struct persist_thread_rec gone = *old;
+		/* A pid that no process of the new thread's namespace can be
+		 * compared with: recovery against an empty view (a thread
+		 * that is not alive) marks every live record lost. */
+		gone.starttime = ~0ULL >> 1;
+		r = persist_recover(s->st, &gone, &ops, &rep);
+	} else {
+		r = persist_recover(s->st, old, &ops, &rep);
+	}
+	if (r < 0) {
+		persist__say(why, whylen, "recovery of the replaced server pid %d on %s failed: "
+			     "%s (%s)", old->pid, s->host, strerror(-r), persist_store_errmsg(s->st));
+		return r;
+	}
+	r = report_add(&s->rep, &rep);
+	persist_recover_report_free(&rep);
+	return r;
+}
+
 /* The recorded server of this directory, if it is not the one connected:
  * it died (or was replaced), and its live records are settled against the
  * kernel (they become lost: no one can collect them) before the record
@@ -233,7 +313,7 @@ static int settle_old_thread(struct persist_session *s, int new_pid,
 			     unsigned long long new_start, char *why, size_t whylen)
 {
 	struct persist_thread_rec old = { 0 };
-	int r = persist_store_thread_find(s->st, s->sock, &old);
+	int r = persist_store_thread_find(s->st, s->key, &old);
 
 	if (r == -ENOENT)
 		return 0;
@@ -242,7 +322,11 @@ static int settle_old_thread(struct persist_session *s, int new_pid,
 			     persist_store_errmsg(s->st));
 		return r;
 	}
-	if (old.pid != new_pid || old.starttime != new_start) {
+	if ((old.pid != new_pid || old.starttime != new_start) && old.host) {
+		/* A far thread that was replaced: only its host can tell what
+		 * became of its processes, and the new thread is on it. */
+		r = settle_far(s, &old, why, whylen);
+	} else if (old.pid != new_pid || old.starttime != new_start) {
 		if (persist__thread_alive(&old))
 			snprintf(s->notice, sizeof s->notice, "server pid %d, recorded for %.300s, still "
 				 "runs but no longer answers there; its children are out of reach",
@@ -253,18 +337,104 @@ static int settle_old_thread(struct persist_session *s, int new_pid,
 	return r;
 }
 
+/* A short text file of ours (the boot id), its first line into buf.
+ * Returns: 0; -errno. */
+static int read_line(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	r = n < 0 ? -errno : 0;
+	close(fd);
+	if (r < 0)
+		return r;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+/* The thread's host and pid namespace, read THROUGH the thread (its boot
+ * id, its /proc/self/ns/pid), into s->boot_id and s->pidns: what the
+ * record keeps and what decides whether our /proc is its /proc.
+ * Returns: 0; the sysif's -errno. */
+static int read_identity(struct persist_session *s)
+{
+	struct persist__pfile f[2] = {
+		{ "/proc/sys/kernel/random/boot_id", PERSIST__PF_READ, 64, NULL, 0 },
+		{ "/proc/self/ns/pid", PERSIST__PF_LINK, 64, NULL, 0 },
+	};
+	struct persist__procio io;
+	int r;
+
+	persist__procio_init(&io, s->t.task.sysif);
+	r = persist__read_files(&io, f, 2, NULL, NULL, 0);
+	persist__procio_fini(&io);
+	s->boot_id[0] = s->pidns[0] = 0;
+	if (r == 0 && f[0].data && f[0].len > 0)
+		snprintf(s->boot_id, sizeof s->boot_id, "%.*s", (int)strcspn(f[0].data, "\n"),
+			 f[0].data);
+	if (r == 0 && f[1].data && f[1].len > 0)
+		snprintf(s->pidns, sizeof s->pidns, "%s", f[1].data);
+	free(f[0].data);
+	free(f[1].data);
+	return r;
+}
+
+/* Whether our /proc is the thread's /proc (and a pid of its is ours):
+ * the same host (boot id), the same pid namespace, both read through the
+ * thread, and the namespace our /proc gives its pid is ours too.  Never
+ * for a far session, whatever the ids say. */
+static int same_pidns(struct persist_session *s)
+{
+	char boot[40], ns[40];
+	struct far_ns ours;
+	ssize_t n;
+
+	if (s->far || !s->boot_id[0] || !s->pidns[0])
+		return 0;
+	if (read_line("/proc/sys/kernel/random/boot_id", boot, sizeof boot) < 0 ||
+	    strcmp(boot, s->boot_id) != 0)
+		return 0;
+	n = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+	if (n <= 0)
+		return 0;
+	ns[n] = 0;
+	return strcmp(ns, s->pidns) == 0 && far_ns_of(0, FAR_NS_PID, &ours) == 0 &&
+	       far_ns_equal(&ours, &s->t.task.pidns);
+}
+
 static int record_thread(struct persist_session *s, char *why, size_t whylen)
 {
 	struct persist_proc_stat ps;
-	struct far_ns ours;
 	unsigned long long start;
 	int r;
 
+	r = read_identity(s);
+	if (r < 0) {
+		persist__say(why, whylen, "cannot read the identity of the server at %s through "
+			     "it: %s", s->far ? s->host : s->sock, strerror(-r));
+		return r;
+	}
 	/* Our /proc serves for the thread's processes only when the thread is
-	 * proven to be in our pid namespace: its pid there is the one its
-	 * hello gave, and its pid namespace is ours. */
-	s->local_pidns = far_ns_of(0, FAR_NS_PID, &ours) == 0 &&
-			 far_ns_equal(&ours, &s->t.task.pidns);
+	 * proven to be on our host and in our pid namespace.  Elsewhere its
+	 * task must never be taken for one of ours: a pid namespace with dev
+	 * 0 equals none of ours, so libhandle opens no pidfd for its
+	 * children. */
+	s->local_pidns = same_pidns(s);
+	if (!s->local_pidns) {
+		const char *ino = strchr(s->pidns, '[');
+		s->t.task.pidns.dev = 0;
+		s->t.task.pidns.ino = ino ? strtoull(ino + 1, NULL, 10) : 0;
+		s->t.task.local_ = 0;
+	}
+	if (s->far) {
+		int n = snprintf(s->key, sizeof s->key, "%s:%s/sock", s->host, s->rdir);
+		if (n < 0 || (size_t)n >= sizeof s->key)
+			return -ENAMETOOLONG;
+	}
 	r = persist__thread_stat(s, s->t.pid, &ps);
 	if (r < 0) {
 		persist__say(why, whylen, "cannot read the stat of the server at %s (pid %d) "
@@ -277,8 +447,12 @@ static int record_thread(struct persist_session *s, char *why, size_t whylen)
 		return r;
 	persist_thread_rec_clear(&s->rec);
 	memset(&s->rec, 0, sizeof s->rec);
-	s->rec.socket_path = strdup(s->sock);
-	if (!s->rec.socket_path)
+	s->rec.socket_path = strdup(s->key);
+	s->rec.host = s->far ? strdup(s->host) : NULL;
+	s->rec.boot_id = s->boot_id[0] ? strdup(s->boot_id) : NULL;
+	s->rec.pidns = s->pidns[0] ? strdup(s->pidns) : NULL;
+	if (!s->rec.socket_path || (s->far && !s->rec.host) || (s->boot_id[0] && !s->rec.boot_id) ||
+	    (s->pidns[0] && !s->rec.pidns))
 		return -ENOMEM;
 	s->rec.pid = s->t.pid;
 	s->rec.starttime = start;
@@ -290,11 +464,34 @@ static int record_thread(struct persist_session *s, char *why, size_t whylen)
 	return r;
 }
 
+/* The newest record of a thread on s->host, into rec: its far directory
+ * is where to look first.  Returns: 0; -ENOENT; a store error. */
+static int far_record(struct persist_session *s, struct persist_thread_rec *rec)
+{
+	struct persist_thread_rec *a;
+	size_t n, found = (size_t)-1;
+	int r = persist_store_thread_list(s->st, &a, &n);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (a[i].host && strcmp(a[i].host, s->host) == 0)
+			found = i;
+	if (found == (size_t)-1) {
+		persist_thread_recs_free(a, n);
+		return -ENOENT;
+	}
+	*rec = a[found];
+	memset(&a[found], 0, sizeof a[found]);
+	persist_thread_recs_free(a, n);
+	return 0;
+}
+
 /* No server answers: the store as recorded, settled against the kernel
  * when the recorded server is gone (then its live children are lost). */
 static int offline(struct persist_session *s, char *why, size_t whylen)
 {
-	int r = persist_store_thread_find(s->st, s->sock, &s->rec);
+	int r = s->far ? far_record(s, &s->rec) : persist_store_thread_find(s->st, s->key, &s->rec);
 
 	if (r == -ENOENT) {
 		memset(&s->rec, 0, sizeof s->rec);
@@ -305,12 +502,50 @@ static int offline(struct persist_session *s, char *why, size_t whylen)
 			     persist_store_errmsg(s->st));
 		return r;
 	}
+	if (s->rec.host) {
+		/* Another host: our /proc says nothing of it. */
+		snprintf(s->notice, sizeof s->notice, "no server answers on %s; the store is "
+			 "shown as recorded", s->host);
+		return 0;
+	}
 	if (persist__thread_alive(&s->rec)) {
 		snprintf(s->notice, sizeof s->notice, "server pid %d runs but does not answer at "
 			 "%s; the store is shown as recorded", s->rec.pid, s->sock);
 		return 0;
 	}
 	return recover(s, &s->rec, 0, why, whylen);
+}
+
+/* The far side set up and connected: the far directory is the option's,
+ * else the newest record's for this host, else the host's default (ssh
+ * asks).  Returns: as connect_server; -ENOENT also when the host has no
+ * persist-server. */
+static int far_connect(struct persist_session *s, unsigned flags, char *why, size_t whylen)
+{
+	int r;
+
+	if (!s->rdir[0]) {
+		struct persist_thread_rec rec = { 0 };
+		if (far_record(s, &rec) == 0) {
+			const char *colon = strrchr(rec.socket_path, ':');
+			size_t n = colon ? strlen(colon + 1) : 0;
+			if (n > 5 && strcmp(colon + 1 + n - 5, "/sock") == 0 && n - 5 < sizeof s->rdir)
+				snprintf(s->rdir, sizeof s->rdir, "%.*s", (int)(n - 5), colon + 1);
+		}
+		persist_thread_rec_clear(&rec);
+	}
+	s->start = !!(flags & PERSIST_SESSION_START);
+	s->relay = getenv("PERSIST_SSH_RELAY") && strcmp(getenv("PERSIST_SSH_RELAY"), "1") == 0;
+	if (!s->relay) {
+		r = persist__ssh_connect(s, s->start, why, whylen);
+		if (r < 0)
+			return r;
+	}
+	r = connect_server(s, why, whylen);
+	if (r == -ECONNREFUSED && !(flags & (PERSIST_SESSION_START | PERSIST_SESSION_OFFLINE)))
+		persist__say(why, whylen, "no server runs on %s in %s (start one)", s->host,
+			     s->rdir);
+	return r;
 }
 
 int persist__acquire(struct persist_session *s, unsigned flags, int64_t settle_first,
@@ -325,8 +560,13 @@ int persist__acquire(struct persist_session *s, unsigned flags, int64_t settle_f
 	if (r < 0)
 		return r;
 	persist__crash_point("open:after-lock");
-	r = connect_server(s, why, whylen);
-	if (r == -ENOENT || r == -ECONNREFUSED) {
+	if (s->far)
+		r = far_connect(s, flags, why, whylen);
+	else
+		r = connect_server(s, why, whylen);
+	if (s->far && r == -ECONNREFUSED && flags & PERSIST_SESSION_OFFLINE)
+		return offline(s, why, whylen);
+	if (!s->far && (r == -ENOENT || r == -ECONNREFUSED)) {
 		if (flags & PERSIST_SESSION_OFFLINE && !(flags & PERSIST_SESSION_START))
 			return offline(s, why, whylen);
 		if (!(flags & PERSIST_SESSION_START)) {
@@ -381,6 +621,8 @@ void persist__release(struct persist_session *s)
 		persist_thread_close(&s->t);
 	s->connected = 0;
 	persist__kept_free(s);
+	if (s->far)
+		persist__ssh_stop(s);
 	drop_lock(s);
 }
 
@@ -391,7 +633,7 @@ int persist__thread_end(struct persist_session *s, char *why, size_t whylen)
 
 	/* The server is no child of ours: a pidfd (when it shares our pid
 	 * namespace) tells when it has really ended. */
-	if (handle_child_init(&server, &s->t.task, pid) == 0)
+	if (s->local_pidns && handle_child_init(&server, &s->t.task, pid) == 0)
 		fd = server.pidfd;
 	if (s->io_ready)
 		persist__procio_fini(&s->io);
@@ -412,8 +654,9 @@ int persist__thread_end(struct persist_session *s, char *why, size_t whylen)
 	return 0;
 }
 
-PERSIST_EXPORT int persist_session_open(const char *dir, unsigned flags,
-					struct persist_session **out, char *why, size_t whylen)
+/* Both opens: host NULL for the thread of dir itself. */
+static int open_session(const struct persist_host *host, const char *dir, unsigned flags,
+			struct persist_session **out, char *why, size_t whylen)
 {
 	struct persist_session *s;
 	char err[256] = "";
@@ -424,13 +667,37 @@ PERSIST_EXPORT int persist_session_open(const char *dir, unsigned flags,
 	if (!out || (flags & ~(PERSIST_SESSION_START | PERSIST_SESSION_OFFLINE)))
 		return -EINVAL;
 	*out = NULL;
+	if (host && (!host->dest || !*host->dest || *host->dest == '-' ||
+		     strlen(host->dest) >= sizeof s->host || strpbrk(host->dest, " \t\n'\"") ||
+		     (host->far_dir && (*host->far_dir != '/' || strlen(host->far_dir) > 90)) ||
+		     (host->server && strlen(host->server) >= PATH_MAX))) {
+		persist__say(why, whylen, "bad host: a destination as ssh takes it ([user@]host or "
+			     "ssh://[user@]host[:port], no spaces or quotes, not starting with '-'), "
+			     "an absolute far directory of at most 90 bytes");
+		return -EINVAL;
+	}
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return -ENOMEM;
 	s->lock_fd = -1;
+	s->ssh_in = s->ssh_out = s->ssh_relay_fd = -1;
 	r = persist__statedir(s, dir, why, whylen);
 	if (r < 0)
 		goto fail;
+	if (host) {
+		s->far = 1;
+		snprintf(s->host, sizeof s->host, "%s", host->dest);
+		if (host->far_dir)
+			snprintf(s->rdir, sizeof s->rdir, "%s", host->far_dir);
+		if (host->server)
+			snprintf(s->far_server, sizeof s->far_server, "%s", host->server);
+		r = persist__ssh_paths(s, why, whylen);
+		if (r < 0)
+			goto fail;
+	} else {
+		snprintf(s->lock_path, sizeof s->lock_path, "%s/lock", s->dir);
+		snprintf(s->key, sizeof s->key, "%s", s->sock);
+	}
 	r = persist_store_open(s->db, PERSIST_STORE_CREATE, &s->st, err, sizeof err);
 	if (r < 0) {
 		persist__say(why, whylen, "cannot open the store %s: %s%s", s->db, err,
@@ -448,6 +715,34 @@ PERSIST_EXPORT int persist_session_open(const char *dir, unsigned flags,
 fail:
 	persist_session_close(s);
 	return r;
+}
+
+PERSIST_EXPORT int persist_session_open(const char *dir, unsigned flags,
+					struct persist_session **out, char *why, size_t whylen)
+{
+	return open_session(NULL, dir, flags, out, why, whylen);
+}
+
+PERSIST_EXPORT int persist_session_open_host(const struct persist_host *host, const char *dir,
+					     unsigned flags, struct persist_session **out,
+					     char *why, size_t whylen)
+{
+	if (!host) {
+		if (out)
+			*out = NULL;
+		return -EINVAL;
+	}
+	return open_session(host, dir, flags, out, why, whylen);
+}
+
+PERSIST_EXPORT const char *persist_session_host(const struct persist_session *s)
+{
+	return s->far ? s->host : NULL;
+}
+
+PERSIST_EXPORT const char *persist_session_far_dir(const struct persist_session *s)
+{
+	return s->far && s->rdir[0] ? s->rdir : NULL;
 }
 
 PERSIST_EXPORT void persist_session_close(struct persist_session *s)

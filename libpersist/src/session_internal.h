@@ -27,7 +27,44 @@ struct persist_session {
 	struct handle_fd own[6];    /* the thread's stdio and the server's own
 				       sockets, for the fd-table trim */
 	int nown;
+	char lock_path[PATH_MAX + 32]; /* DIR/lock, or DIR/ssh-HASH.lock */
+	char key[PATH_MAX + 300];  /* the thread's name in the store: sock, or
+				      HOST:FARDIR/sock */
+	char boot_id[40];          /* the thread's host, read through it */
+	char pidns[40];            /* its pid namespace, "pid:[INODE]" */
+	/* ---- a thread on another host (session_ssh.c) ---- */
+	int far;                   /* host is set: sock is our end of a forward */
+	char host[256];            /* the ssh destination */
+	char rdir[PATH_MAX];       /* the far state directory ("": ask) */
+	char far_server[PATH_MAX]; /* persist-server there ("": its PATH's) */
+	char ssh_err[PATH_MAX + 32]; /* DIR/ssh-HASH.err: ssh's stderr */
+	int ssh_pid, ssh_in, ssh_out; /* the forward's ssh (pid 0: none) */
+	int ssh_killed;            /* the signal that ended the last ssh, or 0 */
+	int ssh_relay_fd;          /* >= 0 while spawning a relay: ssh's stdio */
+	int relay;                 /* through ssh's stdio and persist-server
+				      --relay, not a forward */
+	int start;                 /* this acquire may start the far server */
 };
+
+/* session_ssh.c: sock, lock_path and ssh_err for host in DIR.
+ * Returns: 0; -ENAMETOOLONG with why set. */
+int persist__ssh_paths(struct persist_session *s, char *why, size_t whylen);
+/* Set up the far side (the directory, the server when start is set) and
+ * the forward to it at s->sock.  Returns: 0; -ENOENT (no persist-server
+ * there); -EHOSTUNREACH (ssh failed); -EIO; -ETIMEDOUT; with why set. */
+int persist__ssh_connect(struct persist_session *s, int start, char *why, size_t whylen);
+/* The fallback where the forward does not work: ssh running the setup and
+ * then persist-server --relay FARDIR/sock, its stdio a socketpair whose
+ * other end goes to *fd once the far side said it is ready.
+ * Returns: as persist__ssh_connect. */
+int persist__ssh_relay(struct persist_session *s, int start, int *fd, char *why, size_t whylen);
+/* End the forward's ssh (bounded).  Returns: nothing. */
+void persist__ssh_stop(struct persist_session *s);
+/* What ssh said about a connection through the forward that was closed
+ * before the hello.  Returns: -ECONNREFUSED (nothing listens at the far
+ * socket); -EACCES (the far sshd refuses unix-socket forwarding); 0 (it
+ * said nothing of it), with why set. */
+int persist__ssh_refused(struct persist_session *s, char *why, size_t whylen);
 
 /* session.c: take the lock, connect (starting the server if flags say
  * so), record the thread, settle child settle_first (0: none) with wait's

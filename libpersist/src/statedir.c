@@ -171,6 +171,8 @@ int persist__logs_dir(struct persist_session *s, char *why, size_t whylen)
 	char path[PATH_MAX + 8], real[PATH_MAX];
 	int fd;
 
+	if (s->far)
+		return 0; /* made on the far host by the setup (session_ssh.c) */
 	snprintf(path, sizeof path, "%s/logs", s->dir);
 	fd = make_private(path, "log directory", real, sizeof real, why, whylen);
 	if (fd < 0)
@@ -186,6 +188,6 @@ PERSIST_EXPORT int persist_session_log_path(const struct persist_session *s, int
 
 	if (stream != 1 && stream != 2)
 		return -EINVAL;
-	n = snprintf(buf, len, "%s/logs/%lld.%s", s->dir, (long long)id, stream == 1 ? "out" : "err");
+	n = snprintf(buf, len, "%s/logs/%lld.%s", s->far ? s->rdir : s->dir, (long long)id, stream == 1 ? "out" : "err");
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }

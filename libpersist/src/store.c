@@ -95,20 +95,32 @@ static const char schema_v3_children[] =
 	"ALTER TABLE children ADD COLUMN restart_of INTEGER;"
 	"CREATE INDEX children_restart_of ON children(restart_of) WHERE restart_of IS NOT NULL;";
 
+/* Version 4: the host a thread runs on (the ssh destination; NULL: this
+ * one) and its identity read through the thread (docs/design.md, decision
+ * on other hosts): the boot id and the pid namespace, without which a pid
+ * of the record cannot be told from a pid of ours. */
+static const char schema_v4_host[] =
+	"ALTER TABLE threads ADD COLUMN host TEXT;"
+	"ALTER TABLE threads ADD COLUMN boot_id TEXT;"
+	"ALTER TABLE threads ADD COLUMN pidns TEXT;";
+
+/* What thread_row reads, in its order. */
+#define THREAD_COLS "id, socket_path, pid, starttime, epoch, created, host, boot_id, pidns"
+
 static const char *const sql[ST_COUNT] = {
 	[ST_THREAD_UPD_BY_PATH] =
-		"UPDATE threads SET pid = ?2, starttime = ?3, epoch = ?4 WHERE socket_path = ?1",
+		"UPDATE threads SET pid = ?2, starttime = ?3, epoch = ?4, host = ?6, boot_id = ?7,"
+		" pidns = ?8 WHERE socket_path = ?1",
 	[ST_THREAD_INS] =
-		"INSERT INTO threads (socket_path, pid, starttime, epoch, created)"
-		" VALUES (?1, ?2, ?3, ?4, ?5)",
+		"INSERT INTO threads (socket_path, pid, starttime, epoch, created, host, boot_id,"
+		" pidns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[ST_THREAD_UPD_BY_ID] =
-		"UPDATE threads SET socket_path = ?1, pid = ?2, starttime = ?3, epoch = ?4"
-		" WHERE id = ?5",
+		"UPDATE threads SET socket_path = ?1, pid = ?2, starttime = ?3, epoch = ?4,"
+		" host = ?6, boot_id = ?7, pidns = ?8 WHERE id = ?5",
 	[ST_THREAD_GET] =
-		"SELECT id, socket_path, pid, starttime, epoch, created FROM threads WHERE id = ?1",
+		"SELECT " THREAD_COLS " FROM threads WHERE id = ?1",
 	[ST_THREAD_FIND] =
-		"SELECT id, socket_path, pid, starttime, epoch, created FROM threads"
-		" WHERE socket_path = ?1",
+		"SELECT " THREAD_COLS " FROM threads WHERE socket_path = ?1",
 	[ST_THREAD_DEL] = "DELETE FROM threads WHERE id = ?1",
 	[ST_CHILD_INTENT] =
 		"INSERT INTO children (thread_id, name, argv, cwd, state, started, owner_pid,"
@@ -353,7 +365,9 @@ upgrade:
 		goto out;
 	if (ver <= 2 && (r = persist__exec(st, schema_v3_children)) < 0)
 		goto out;
-	r = persist__exec(st, "PRAGMA user_version = 3");
+	if (ver <= 3 && (r = persist__exec(st, schema_v4_host)) < 0)
+		goto out;
+	r = persist__exec(st, "PRAGMA user_version = 4");
 out:
 	if (r < 0) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -480,6 +494,10 @@ static int thread_bind(sqlite3_stmt *s, const struct persist_thread_rec *rec)
 	rc = rc ? rc : sqlite3_bind_int(s, 2, rec->pid);
 	rc = rc ? rc : sqlite3_bind_int64(s, 3, (sqlite3_int64)rec->starttime);
 	rc = rc ? rc : sqlite3_bind_int64(s, 4, (sqlite3_int64)rec->epoch);
+	rc = rc ? rc : sqlite3_bind_text(s, 6, rec->host && *rec->host ? rec->host : NULL, -1,
+					 SQLITE_STATIC);
+	rc = rc ? rc : sqlite3_bind_text(s, 7, rec->boot_id, -1, SQLITE_STATIC);
+	rc = rc ? rc : sqlite3_bind_text(s, 8, rec->pidns, -1, SQLITE_STATIC);
 	return rc;
 }
 
@@ -502,6 +520,13 @@ static int thread_row(sqlite3_stmt *s, struct persist_thread_rec *out)
 	out->starttime = (unsigned long long)sqlite3_column_int64(s, 3);
 	out->epoch = (uint64_t)sqlite3_column_int64(s, 4);
 	out->created_ms = sqlite3_column_int64(s, 5);
+	/* NULL columns stay NULL (a local thread, an identity never read). */
+	if (persist__strdup((const char *)sqlite3_column_text(s, 6), &out->host) < 0 ||
+	    persist__strdup((const char *)sqlite3_column_text(s, 7), &out->boot_id) < 0 ||
+	    persist__strdup((const char *)sqlite3_column_text(s, 8), &out->pidns) < 0) {
+		persist_thread_rec_clear(out);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -611,8 +636,8 @@ PERSIST_EXPORT int persist_store_thread_list(struct persist_store *st,
 
 	*out = NULL;
 	*n = 0;
-	rc = sqlite3_prepare_v2(st->db, "SELECT id, socket_path, pid, starttime, epoch, created"
-				" FROM threads ORDER BY id", -1, &s, NULL);
+	rc = sqlite3_prepare_v2(st->db, "SELECT " THREAD_COLS " FROM threads ORDER BY id", -1,
+				&s, NULL);
 	if (rc != SQLITE_OK)
 		return persist__sqlerr(st, rc, "list threads");
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -660,6 +685,9 @@ PERSIST_EXPORT void persist_thread_rec_clear(struct persist_thread_rec *rec)
 	if (!rec)
 		return;
 	free(rec->socket_path);
+	free(rec->host);
+	free(rec->boot_id);
+	free(rec->pidns);
 	memset(rec, 0, sizeof *rec);
 }
 

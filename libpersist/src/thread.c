@@ -16,6 +16,7 @@
 #include <asm/unistd.h>
 #include <near/syscall.h>
 #include <persist/thread.h>
+#include <transport/mem.h>
 #include "thread_internal.h"
 
 #ifndef PERSIST_SERVER_DEFAULT
@@ -216,9 +217,29 @@ static int take_over(struct transport_conn *c, int64_t deadline, struct server_p
 	return r;
 }
 
-PERSIST_EXPORT int persist_thread_connect(struct persist_thread *t, const char *path,
-					  int takeover, int timeout_ms,
-					  char *why, size_t whylen)
+/* The task of a thread on another host (far): its pid means nothing
+ * here, so nothing of it may be looked up in our /proc (handle_task_init
+ * reads /proc/PID/ns/pid, which for a far pid is some local process's, or
+ * none).  The task is made as our own and then renamed: pidns gets dev 0,
+ * which no mounted nsfs has, so it never equals a namespace of ours (no
+ * pidfd is ever opened for its children), and it is never "local". */
+static int far_task_init(struct persist_thread *t, struct near_sysif *sysif)
+{
+	int r = handle_task_init(&t->task, sysif, 0);
+
+	if (r < 0)
+		return r;
+	t->task.pid = t->pid;
+	t->task.as.pid = t->pid;
+	t->task.pidns.dev = 0;
+	t->task.pidns.ino = 0;
+	t->task.local_ = 0;
+	return 0;
+}
+
+/* fd >= 0: a connected stream to the server (path only names it). */
+static int connect_thread(struct persist_thread *t, const char *path, int fd, int takeover,
+			  int timeout_ms, int far, char *why, size_t whylen)
 {
 	struct server_peer peer = { 0, 0, -1 };
 	int64_t deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
@@ -231,7 +252,9 @@ PERSIST_EXPORT int persist_thread_connect(struct persist_thread *t, const char *
 		return -ENAMETOOLONG;
 	/* Waiting our turn must never cut into the current controller's
 	 * syscall: only a takeover interrupts. */
-	if (!takeover)
+	if (fd >= 0)
+		r = transport_attach(fd, timeout_ms, &c, why, whylen);
+	else if (!takeover)
 		r = transport_connect(path, timeout_ms, &c, why, whylen);
 	else
 		r = connect_nudging(path, deadline, &peer, &c, why, whylen);
@@ -252,13 +275,39 @@ PERSIST_EXPORT int persist_thread_connect(struct persist_thread *t, const char *
 	t->conn = c;
 	t->pid = transport_hello(c)->pid;
 	memcpy(t->path, path, strlen(path) + 1);
-	r = handle_task_init(&t->task, transport_sysif(c), t->pid);
+	if (far) {
+		/* Memory moves in-band: no probe of local or process_vm
+		 * access to a pid of another host. */
+		transport_mem_use(c, TRANSPORT_MEM_INBAND);
+		r = far_task_init(t, transport_sysif(c));
+	} else {
+		r = handle_task_init(&t->task, transport_sysif(c), t->pid);
+	}
 	if (r < 0) {
 		persist__say(why, whylen, "thread pid %d: %s", t->pid, strerror(-r));
 		transport_close(c);
 		t->conn = NULL;
 	}
 	return r;
+}
+
+PERSIST_EXPORT int persist_thread_connect(struct persist_thread *t, const char *path,
+					  int takeover, int timeout_ms,
+					  char *why, size_t whylen)
+{
+	return connect_thread(t, path, -1, takeover, timeout_ms, 0, why, whylen);
+}
+
+int persist__thread_connect_far(struct persist_thread *t, const char *path, int timeout_ms,
+				char *why, size_t whylen)
+{
+	return connect_thread(t, path, -1, 1, timeout_ms, 1, why, whylen);
+}
+
+int persist__thread_attach_far(struct persist_thread *t, int fd, const char *name,
+			       int timeout_ms, char *why, size_t whylen)
+{
+	return connect_thread(t, name, fd, 1, timeout_ms, 1, why, whylen);
 }
 
 PERSIST_EXPORT int persist_reconnect(struct persist_thread *t, int timeout_ms,

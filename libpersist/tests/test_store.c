@@ -55,6 +55,9 @@ static void test_schema_upgrade_from_1(void **state)
 			raw_query(f->path, q, v, sizeof v);
 		}
 	}
+	raw_query(f->path, "ALTER TABLE threads DROP COLUMN host", v, sizeof v);
+	raw_query(f->path, "ALTER TABLE threads DROP COLUMN boot_id", v, sizeof v);
+	raw_query(f->path, "ALTER TABLE threads DROP COLUMN pidns", v, sizeof v);
 	raw_query(f->path, "PRAGMA user_version = 1", v, sizeof v);
 	raw_query(f->path, "SELECT count(*) FROM pragma_table_info('fds')", v, sizeof v);
 	assert_string_equal(v, "4");

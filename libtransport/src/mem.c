@@ -160,6 +160,12 @@ TRANSPORT_EXPORT const char *transport_mem_kind_name(enum transport_mem_kind k)
 
 TRANSPORT_EXPORT int transport_mem_use(struct transport_conn *c, enum transport_mem_kind kind)
 {
+	/* In-band is always valid: no probe (a server on another host has
+	 * no pid here to try process_vm on). */
+	if (kind == TRANSPORT_MEM_INBAND) {
+		c->mem = kind;
+		return 0;
+	}
 	transport_mem_kind(c);
 	if ((kind == TRANSPORT_MEM_LOCAL && !c->local_ok) ||
 	    (kind == TRANSPORT_MEM_PROCESS_VM && !c->pvm_ok) ||

@@ -18,6 +18,7 @@
 #include <near/syscall.h>
 #include <pserver/pserver.h>
 #include "pidfile.h"
+#include "relay.h"
 #include "title.h"
 
 #ifndef PSERVER_VERSION
@@ -43,6 +44,8 @@ static void usage(FILE *to)
 "  --allow-uid UID   also accept controllers of UID (repeatable; our own uid\n"
 "                    is always accepted)\n"
 "  --daemon          detach and run in the background\n"
+"  --relay SOCK      (alone) copy stdin to the server at SOCK and its answers\n"
+"                    to stdout: a controller's way in through ssh's stdio\n"
 "  --pidfile PATH    write our pid to PATH (and refuse to start if a running\n"
 "                    server holds it)\n"
 "  --help            show this help\n"
@@ -323,6 +326,10 @@ int main(int argc, char **argv)
 	 * On the stack, where argv itself is (the kernel bounds it): the
 	 * server never initialises malloc, one page less in each. */
 	int keep[argc + 2];
+
+	/* --relay SOCK: a pipe to a server for ssh's stdio, not a server. */
+	if (argc == 3 && strcmp(argv[1], "--relay") == 0)
+		return pserver_relay(argv[2]);
 
 	/* Our children inherit ignored signals and the signal mask across
 	 * execve; start them (and us: SIGCHLD must never be ignored, or exit

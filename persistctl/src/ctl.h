@@ -28,6 +28,7 @@
 
 struct ctl {
 	const char *state_opt;        /* --state, or NULL: the session's default */
+	const char *host_opt;         /* --host: the thread on that ssh destination */
 	struct persist_session *s;    /* open between ctl_open and ctl_close */
 	char dir[PATH_MAX];           /* the state directory, once opened */
 	char sock[PATH_MAX + 8];      /* DIR/sock */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "ctl.h"
@@ -123,7 +124,7 @@ int cmd_logs(struct ctl *c, int argc, char **argv)
 	struct persist_child_rec r = { 0 };
 	struct ctl_ref ref;
 	char paths[2][PATH_MAX + 32];
-	int o, want[2] = { 1, 1 }, fds[2] = { -1, -1 }, missing, follow_it = 0;
+	int o, want[2] = { 1, 1 }, fds[2] = { -1, -1 }, missing = 0, follow_it = 0, x;
 
 	while ((o = ctl_getopt(argc, argv, "+:oefh", opts, "logs", help)) != -1) {
 		if (o == 'o')
@@ -147,6 +148,32 @@ int cmd_logs(struct ctl *c, int argc, char **argv)
 		if (persist_session_log_path(c->s, r.id, i + 1, paths[i], sizeof paths[i]) < 0)
 			ctl_die(EXIT_RUNTIME, "the log path of child %lld in %s is too long",
 				(long long)r.id, c->dir);
+	if (persist_session_host(c->s)) {
+		/* On the far host: read through the thread before letting go. */
+		if (follow_it)
+			ctl_die(EXIT_RUNTIME, "logs --follow of a child on another host is not "
+				"supported yet: run '%s --host %s logs %lld' again to see more",
+				ctl_prog, persist_session_host(c->s), (long long)r.id);
+		for (int i = 0; i < 2; i++) {
+			char *d;
+			size_t n;
+			if (!want[i])
+				continue;
+			x = persist_session_log_read(c->s, r.id, i + 1, &d, &n);
+			if (x == -ENOENT) {
+				missing++;
+				continue;
+			}
+			if (x < 0)
+				ctl_fail(c, x, "cannot read %s:%s: %s", persist_session_host(c->s),
+					 paths[i], strerror(-x));
+			fwrite(d, 1, n, stdout);
+			free(d);
+		}
+		ctl_close(c);
+		persist_child_rec_clear(&r);
+		return EXIT_OK;
+	}
 	if (follow_it && r.pid > 0)
 		follow(c, r.id, paths, want, fds);
 	ctl_close(c); /* reading files needs no control */

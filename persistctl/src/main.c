@@ -7,7 +7,7 @@
 #include "ctl.h"
 
 static const char help[] =
-"Usage: persistctl [--state DIR] COMMAND [ARGS]   (see persistctl(1))\n"
+"Usage: persistctl [--state DIR] [--host DEST] COMMAND [ARGS]   (see persistctl(1))\n"
 "\n"
 "Run commands as children of a persistent server that outlives every\n"
 "persistctl, and keep their exit statuses in DIR/state.db across crashes.\n"
@@ -44,6 +44,11 @@ static const char help[] =
 "                $PERSIST_STATE_DIR, else $XDG_RUNTIME_DIR/persist, else\n"
 "                /tmp/persist-$UID.  Created with mode 0700; refused if it is\n"
 "                a symbolic link, not yours, or open to others.\n"
+"  --host DEST   the thread on another host, over ssh: DEST as ssh takes it\n"
+"                ([user@]host, ssh://[user@]host[:port]).  The store stays in\n"
+"                DIR; the server runs on DEST in its own state directory\n"
+"                (persist-server on its PATH, or $PERSIST_FAR_SERVER).  The\n"
+"                ssh command is $PERSIST_SSH (default: ssh).\n"
 "  --help        this help ('persistctl COMMAND --help' for a command's)\n"
 "  --version     the version\n"
 "\n"
@@ -51,7 +56,10 @@ static const char help[] =
 "the child's status.\n"
 "\n"
 "Environment: PERSIST_STATE_DIR (above); PERSIST_SERVER_EXE, the\n"
-"persist-server to start; PERSIST_CRASH_AT=POINT (tests) makes persistctl\n"
+"persist-server to start; with --host: PERSIST_SSH (the ssh command),\n"
+"PERSIST_FAR_SERVER (persist-server on DEST), PERSIST_SSH_RELAY=1 (through\n"
+"ssh's stdio, not a forward: for a far sshd that refuses forwarding);\n"
+"PERSIST_CRASH_AT=POINT (tests) makes persistctl\n"
 "SIGKILL itself at POINT (libpersist's session does it): run:before-intent,\n"
 "run:after-intent, run:after-spawn, wait:after-wnowait, wait:after-record,\n"
 "kill:after-signal, stop:after-term, stop:after-wnowait, stop:after-record\n"
@@ -106,17 +114,20 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "state", required_argument, 0, 's' },
+		{ "host", required_argument, 0, 'H' },
 		{ "help", no_argument, 0, 'h' },
 		{ "version", no_argument, 0, 'V' },
 		{ 0, 0, 0, 0 },
 	};
 	static struct ctl c;
-	const char *state = NULL;
+	const char *state = NULL, *host = NULL;
 	int o;
 
 	while ((o = ctl_getopt(argc, argv, "+:s:", opts, NULL, help)) != -1) {
 		if (o == 's')
 			state = optarg;
+		else if (o == 'H')
+			host = optarg;
 		else if (o == 'V') {
 			printf("persistctl (persist) %s\n", CTL_VERSION);
 			return EXIT_OK;
@@ -135,6 +146,7 @@ int main(int argc, char **argv)
 			int r;
 
 			c.state_opt = state;
+			c.host_opt = host;
 			optind = 0; /* the command parses its own options */
 			r = commands[i].fn(&c, cargc, cargv);
 			fflush(stdout);

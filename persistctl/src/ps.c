@@ -132,7 +132,10 @@ int cmd_ps(struct ctl *c, int argc, char **argv)
 	if (optind < argc)
 		ctl_usage_error("ps", "unexpected argument '%s'", argv[optind]);
 	ctl_open(c, PERSIST_SESSION_OFFLINE);
-	r = persist_store_children(ctl_store(c), 0, &recs, &n);
+	/* With --host: that host's thread only (none recorded: nothing). */
+	r = persist_store_children(ctl_store(c), c->host_opt ?
+				   (persist_session_thread_rec(c->s)->id ?
+				    persist_session_thread_rec(c->s)->id : -1) : 0, &recs, &n);
 	if (r < 0)
 		ctl_fail(c, r, "cannot read the children from %s: %s", c->db,
 			persist_store_errmsg(ctl_store(c)));
@@ -147,6 +150,8 @@ int cmd_ps(struct ctl *c, int argc, char **argv)
 		recs[kept++] = recs[i];
 		recs[i] = t;
 	}
+	if (!json && c->host_opt)
+		printf("host: %s\n", c->host_opt);
 	if (json)
 		print_json(recs, kept);
 	else

@@ -26,7 +26,14 @@ void ctl_open(struct ctl *c, unsigned flags)
 		dir = NULL; /* too long: the session says so */
 	/* Named as asked until the session resolves it: for the messages. */
 	snprintf(c->dir, sizeof c->dir, "%s", dir ? dir : "");
-	r = persist_session_open(dir, flags, &c->s, why, sizeof why);
+	if (c->host_opt) {
+		struct persist_host h = { c->host_opt, NULL, NULL };
+		if (!*c->host_opt)
+			ctl_die(EXIT_USAGE, "--host needs a destination (see '%s --help')", ctl_prog);
+		r = persist_session_open_host(&h, dir, flags, &c->s, why, sizeof why);
+	} else {
+		r = persist_session_open(dir, flags, &c->s, why, sizeof why);
+	}
 	if (r < 0) {
 		if (!*why)
 			snprintf(why, sizeof why, "cannot open the state directory %s: %s",

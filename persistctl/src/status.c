@@ -70,17 +70,22 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 	ctl_open(c, PERSIST_SESSION_OFFLINE);
 	up = persist_session_connected(c->s);
 	th = persist_session_thread_rec(c->s);
-	r = persist_store_children_each(ctl_store(c), 0, count, &k);
+	/* With --host: that host's thread only. */
+	r = persist_store_children_each(ctl_store(c), c->host_opt ? (th->id ? th->id : -1) : 0,
+					count, &k);
 	if (r < 0)
 		ctl_fail(c, r, "cannot read the children from %s: %s", c->db,
 			persist_store_errmsg(ctl_store(c)));
-	if (up) {
+	/* A start time counts from its host's boot, known here only for ours. */
+	if (up && !persist_session_host(c->s)) {
 		started = boot_ms(th->starttime);
 		secs = started ? (ctl_now_ms() - started) / 1000 : 0;
 	}
 	if (json) {
 		fputs("{\"state_dir\": ", stdout);
 		json_str(stdout, c->dir);
+		fputs(", \"host\": ", stdout);
+		json_str(stdout, persist_session_host(c->s));
 		fputs(", \"socket\": ", stdout);
 		json_str(stdout, c->sock);
 		if (up)
@@ -98,6 +103,9 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 		printf("}, \"total\": %zu}\n", k.total);
 	} else {
 		printf("state dir: %s\n", c->dir);
+		if (persist_session_host(c->s))
+			printf("host:      %s (state dir there: %s)\n", persist_session_host(c->s),
+			       persist_session_far_dir(c->s) ? persist_session_far_dir(c->s) : "?");
 		printf("socket:    %s\n", c->sock);
 		if (up) {
 			printf("server:    running, pid %d\n", th->pid);

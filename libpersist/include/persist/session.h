@@ -84,6 +84,52 @@ PERSIST_EXPORT int persist_session_open(const char *dir, unsigned flags,
 					struct persist_session **out,
 					char *why, size_t whylen);
 
+/* ---- a thread on another host, over OpenSSH ----
+ * The store and the controller lock stay in the local state directory
+ * (dir, as above); the thread runs on the far host in that host's own
+ * state directory, reached through ssh's unix-socket forwarding (ssh -L,
+ * its local end DIR/ssh-HASH.sock, ssh's messages in DIR/ssh-HASH.err).
+ * ssh is $PERSIST_SSH (default "ssh"), run by /bin/sh with its arguments
+ * after it, as git runs GIT_SSH_COMMAND: "ssh -F cfg -p 2222" works.
+ * Authentication, encryption and access are ssh's.  Across hosts nothing
+ * of the thread is ever looked up in this host's /proc, no pidfd is made
+ * for its processes, and memory moves in-band; the thread's record keeps
+ * the host, its boot id and pid namespace (read through the thread).
+ * Where the far sshd refuses unix-socket forwarding (ssh closes every
+ * connection to the forward), or with PERSIST_SSH_RELAY=1, the stream goes
+ * through ssh's stdio to `persist-server --relay FARDIR/sock` instead.  A
+ * far child's logs are on the far host (persist_session_log_path names
+ * them there).  docs/design.md, decision 12. */
+struct persist_host {
+	const char *dest;     /* as ssh takes it: [user@]host, ssh://[user@]host[:port] */
+	const char *far_dir;  /* the far state directory; NULL: the one recorded
+				 for dest, else the far host's default
+				 ($PERSIST_STATE_DIR, $XDG_RUNTIME_DIR/persist or
+				 /tmp/persist-UID there) */
+	const char *server;   /* persist-server there; NULL: $PERSIST_FAR_SERVER,
+				 else the one on its PATH */
+};
+
+/* As persist_session_open, for the thread on host->dest: with
+ * PERSIST_SESSION_START, persist-server is started there (detached) when
+ * none answers.  Every wait (ssh included) has PERSIST_SESSION_DEADLINE_MS.
+ * Returns: 0; -EINVAL (no host, a bad dest or far_dir, bad flags, no out);
+ * -ENOENT (the far host has no persist-server: why names what to
+ * install); -ECONNREFUSED (no server answers there, and neither START nor
+ * OFFLINE was given); -EACCES (the far sshd refuses unix-socket
+ * forwarding); -EHOSTUNREACH (ssh failed: why has its message); -EIO (the
+ * far side could not be set up: why says what); -ETIMEDOUT; and
+ * persist_session_open's errors about dir and the store. */
+PERSIST_EXPORT int persist_session_open_host(const struct persist_host *host, const char *dir,
+					     unsigned flags, struct persist_session **out,
+					     char *why, size_t whylen);
+
+/* Returns: the ssh destination of a far session; NULL for a local one. */
+PERSIST_EXPORT const char *persist_session_host(const struct persist_session *s);
+/* Returns: the far state directory of a far session (NULL before it is
+ * known, and for a local session). */
+PERSIST_EXPORT const char *persist_session_far_dir(const struct persist_session *s);
+
 /* Disconnect and let go of the lock; the thread and its children live on.
  * NULL is allowed.  Returns: nothing. */
 PERSIST_EXPORT void persist_session_close(struct persist_session *s);
@@ -123,6 +169,17 @@ PERSIST_EXPORT const char *persist_session_notice(const struct persist_session *
  * Returns: 0; -EINVAL (stream not 1 or 2); -ENAMETOOLONG. */
 PERSIST_EXPORT int persist_session_log_path(const struct persist_session *s, int64_t id,
 					    int stream, char *buf, size_t len);
+
+/* The whole of child id's log file (stream 1: stdout, 2: stderr, as
+ * persist_session_log_path names it) into a new NUL-terminated buffer
+ * *data (free()) of *len bytes: read here for a local thread, through the
+ * thread (openat, read, close in it) for a far one, whose logs are on its
+ * host.  Returns: 0; -ENOENT (no such file: the child wrote nothing yet,
+ * or never started); -ENOTCONN (a far session that is not connected);
+ * -ENAMETOOLONG (a far log path of 64 bytes or more); -EINVAL (bad
+ * stream); -ENOMEM; the read's or the transport's -errno. */
+PERSIST_EXPORT int persist_session_log_read(struct persist_session *s, int64_t id, int stream,
+					    char **data, size_t *len);
 
 /* Run sp->argv as a new child of the thread, named name (NULL: unnamed;
  * else unique among the live children and not starting with a digit).

@@ -43,7 +43,7 @@ extern "C" {
 
 
 /* The schema this library writes, kept in PRAGMA user_version. */
-#define PERSIST_STORE_SCHEMA 3
+#define PERSIST_STORE_SCHEMA 4
 /* How long a write waits for another process's transaction. */
 #define PERSIST_STORE_BUSY_MS 30000
 
@@ -79,6 +79,13 @@ struct persist_thread_rec {
 	unsigned long long starttime; /* of pid, clock ticks since boot */
 	uint64_t epoch;               /* connection epoch last seen */
 	int64_t created_ms;           /* unix time; 0 on put: now */
+	/* Where the thread runs, kept since schema 3 (NULL: not known, or
+	 * this host for host).  A thread on another host has socket_path
+	 * "DEST:PATH" (PATH its socket there), so one store tells threads of
+	 * many hosts apart. */
+	char *host;                   /* the ssh destination; NULL: this host */
+	char *boot_id;                /* its /proc/sys/kernel/random/boot_id */
+	char *pidns;                  /* its pid namespace, "pid:[INODE]" */
 };
 
 /* Record thread rec.  The socket path names a thread: a put with id 0

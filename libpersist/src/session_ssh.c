@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: MIT
+/* A session on another host, through OpenSSH (docs/design.md, decision 12).
+ *
+ * The store, the controller lock and the local end of the forward stay in
+ * the local state directory; the thread runs on the far host on that
+ * host's own state directory.  Two ssh runs per connection at most:
+ *
+ *  1. when the far directory is not known yet (no option, no record of a
+ *     thread of this host), a run of the setup script alone, which names
+ *     it (B's PERSIST_STATE_DIR, else XDG_RUNTIME_DIR/persist, else
+ *     /tmp/persist-UID, as persist_session_default_dir on B would);
+ *  2. ssh -L LOCAL:FARDIR/sock with the setup script as its command (it
+ *     makes FARDIR and FARDIR/logs, starts persist-server there when asked,
+ *     says "persist-ready", then holds the session open with cat).  The
+ *     command session and not -N: sshd turns Nagle off only for sessions,
+ *     and pipelined batches would stall behind it.
+ *
+ * ssh is $PERSIST_SSH run by /bin/sh with the arguments after it, as git
+ * runs GIT_SSH_COMMAND, so "ssh -F cfg" or a wrapper with quoting works.
+ * Its stderr goes to DIR/ssh-HASH.err, where the messages of a failure are
+ * read back for why.  Every wait here has the session's deadline; ssh is
+ * killed when it passes.  The ssh process ends when we do: its stdin is
+ * our pipe, and at its end the far cat ends the session. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "session_internal.h"
+
+extern char **environ;
+
+/* The far half: sh, whatever the login shell (the command line ssh sends
+ * is run by it, so the script goes as one quoted argument of sh -c).
+ * %s: the far directory (quoted, may be ''), the server (quoted, may be
+ * ''), 1 to start it, 1 if it is needed (start, relay), what to do once
+ * ready. */
+static const char setup_fmt[] =
+	"d=%s; srv=%s; start=%d; need=%d; "
+	"if [ -z \"$d\" ]; then "
+	"if [ -n \"$PERSIST_STATE_DIR\" ]; then d=$PERSIST_STATE_DIR; "
+	"elif [ -n \"$XDG_RUNTIME_DIR\" ]; then d=$XDG_RUNTIME_DIR/persist; "
+	"else d=/tmp/persist-$(id -u); fi; fi; "
+	"umask 077; mkdir -p \"$d/logs\" || { echo \"persist-error cannot make $d/logs\"; exit 0; }; "
+	"echo \"persist-dir $d\"; "
+	"[ -n \"$srv\" ] || srv=$(command -v persist-server) || srv=; "
+	"if [ $need = 1 ] && [ -z \"$srv\" ]; then echo persist-noserver; exit 0; fi; "
+	"if [ $start = 1 ]; then "
+	/* Its output to a file, not a pipe: a detached server that kept a
+	 * copy of a pipe would hold $(...) and the ssh session open. */
+	"\"$srv\" --listen \"$d/sock\" --daemon </dev/null >\"$d/start.log\" 2>&1 || "
+	"{ m=$(head -c 300 \"$d/start.log\"); case $m in *'already listening'*) ;; "
+	"*) echo \"persist-error $srv: $m\"; exit 0;; esac; }; fi; "
+	"if [ $start = 0 ] && [ ! -S \"$d/sock\" ]; then echo persist-nosock; exit 0; fi; "
+	"echo persist-ready; %s";
+
+/* FNV-1a: a short file name for a destination. */
+static unsigned long long hash(const char *s)
+{
+	unsigned long long h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* s quoted for sh into out: 'it'\''s'.  Returns: 0; -ENAMETOOLONG. */
+static int sh_quote(const char *s, char *out, size_t len)
+{
+	size_t n = 0;
+
+	if (len < 3)
+		return -ENAMETOOLONG;
+	out[n++] = '\'';
+	for (; *s; s++) {
+		if (n + 6 >= len)
+			return -ENAMETOOLONG;
+		if (*s == '\'') {
+			memcpy(out + n, "'\\''", 4);
+			n += 4;
+		} else {
+			out[n++] = *s;
+		}
+	}
+	out[n++] = '\'';
+	out[n] = 0;
+	return 0;
+}
+
+int persist__ssh_paths(struct persist_session *s, char *why, size_t whylen)
+{
+	unsigned long long h = hash(s->host);
+	int n;
+
+	n = snprintf(s->sock, sizeof s->sock, "%s/ssh-%016llx.sock", s->dir, h);
+	if (n < 0 || (size_t)n >= sizeof s->sock) {
+		persist__say(why, whylen, "state directory %s is too long for the local end of "
+			     "the ssh forward (%zu bytes at most): choose a shorter one", s->dir,
+			     sizeof s->sock - 26);
+		return -ENAMETOOLONG;
+	}
+	snprintf(s->lock_path, sizeof s->lock_path, "%s/ssh-%016llx.lock", s->dir, h);
+	snprintf(s->ssh_err, sizeof s->ssh_err, "%s/ssh-%016llx.err", s->dir, h);
+	return 0;
+}
+
+/* The last line ssh wrote on stderr, for why ("" if none). */
+static void ssh_said(struct persist_session *s, char *buf, size_t len)
+{
+	FILE *f = fopen(s->ssh_err, "re");
+	char line[512];
+
+	*buf = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof line, f))
+		if (line[strspn(line, " \t\r\n")]) {
+			line[strcspn(line, "\r\n")] = 0;
+			snprintf(buf, len, "%s", line);
+		}
+	fclose(f);
+}
+
+void persist__ssh_stop(struct persist_session *s)
+{
+	int64_t deadline;
+
+	if (s->ssh_in >= 0)
+		close(s->ssh_in); /* the far cat ends, and the session with it */
+	if (s->ssh_out >= 0)
+		close(s->ssh_out);
+	s->ssh_in = s->ssh_out = -1;
+	if (s->ssh_pid <= 0)
+		return;
+	deadline = persist__mono_ms() + 2000;
+	s->ssh_killed = 0;
+	for (;;) {
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		int st = 0;
+		pid_t w = waitpid(s->ssh_pid, &st, WNOHANG);
+		if (w == s->ssh_pid) {
+			s->ssh_killed = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+			break;
+		}
+		if (w < 0 && errno != EINTR)
+			break;
+		if (persist__mono_ms() > deadline) {
+			kill(s->ssh_pid, SIGKILL);
+			waitpid(s->ssh_pid, NULL, 0);
+			break;
+		}
+		nanosleep(&ts, NULL);
+	}
+	s->ssh_pid = 0;
+}
+
+/* Start ssh with args (after $PERSIST_SSH) and the far command cmd.
+ * Returns: 0 with s->ssh_*; -errno. */
+static int ssh_spawn(struct persist_session *s, const char *const *args, size_t nargs,
+		     const char *cmd, char *why, size_t whylen)
+{
+	const char *ssh = getenv("PERSIST_SSH");
+	char line[1024];
+	const char *argv[16];
+	posix_spawn_file_actions_t fa;
+	int in[2], out[2], r;
+	size_t n = 0;
+	pid_t pid;
+
+	if (!ssh || !*ssh)
+		ssh = "ssh";
+	if (snprintf(line, sizeof line, "exec %s \"$@\"", ssh) >= (int)sizeof line)
+		return -ENAMETOOLONG;
+	argv[n++] = "/bin/sh";
+	argv[n++] = "-c";
+	argv[n++] = line;
+	argv[n++] = "persist-ssh";
+	for (size_t i = 0; i < nargs && n < 12; i++)
+		argv[n++] = args[i];
+	argv[n++] = "--";
+	argv[n++] = s->host;
+	argv[n++] = cmd;
+	argv[n] = NULL;
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		r = -errno;
+		close(in[0]);
+		close(in[1]);
+		return r;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, s->ssh_relay_fd >= 0 ? s->ssh_relay_fd : in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, s->ssh_relay_fd >= 0 ? s->ssh_relay_fd : out[1], 1);
+	posix_spawn_file_actions_addopen(&fa, 2, s->ssh_err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	r = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[0]);
+	close(out[1]);
+	if (r != 0) {
+		close(in[1]);
+		close(out[0]);
+		persist__say(why, whylen, "cannot run %s: %s", ssh, strerror(r));
+		return -r;
+	}
+	s->ssh_pid = pid;
+	s->ssh_in = in[1];
+	s->ssh_out = out[0];
+	return 0;
+}
+
+/* What the far script said, up to "persist-ready" or its end, within the
+ * deadline, into buf.  Returns: 0 (ready); -ENOENT (no persist-server on
+ * the far host); -EIO (the script said what failed, in why);
+ * -EHOSTUNREACH (ssh ended first: its message in why); -ETIMEDOUT. */
+static int ssh_read_from(struct persist_session *s, int fd, int bytewise, int64_t deadline,
+			 char *why, size_t whylen);
+
+static int ssh_read(struct persist_session *s, int64_t deadline, char *why, size_t whylen)
+{
+	return ssh_read_from(s, s->ssh_out, 0, deadline, why, whylen);
+}
+
+/* bytewise: read one byte at a time, so that nothing after "persist-ready"
+ * (the server's hello, on a relay) is taken. */
+static int ssh_read_from(struct persist_session *s, int fd, int bytewise, int64_t deadline,
+			 char *why, size_t whylen)
+{
+	char buf[4096], said[512], *p, *line;
+	size_t len = 0;
+
+	for (;;) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		int64_t left = deadline - persist__mono_ms();
+		ssize_t k;
+
+		buf[len] = 0;
+		if (strstr(buf, "persist-ready\n"))
+			break;
+		if (left <= 0) {
+			persist__say(why, whylen, "ssh %s did not set up the far side within %d s "
+				     "(see %s)", s->host, PERSIST_SESSION_DEADLINE_MS / 1000,
+				     s->ssh_err);
+			return -ETIMEDOUT;
+		}
+		if (poll(&pf, 1, (int)(left > 1000 ? 1000 : left)) <= 0)
+			continue;
+		k = read(fd, buf + len, bytewise ? 1 : sizeof buf - 1 - len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0 || len + (size_t)k >= sizeof buf - 1) {
+			buf[len > 0 ? len : 0] = 0;
+			break;
+		}
+		len += (size_t)k;
+	}
+	for (line = buf; (p = strchr(line, '\n')); line = p + 1) {
+		*p = 0;
+		if (strncmp(line, "persist-dir ", 12) == 0 && !s->rdir[0])
+			snprintf(s->rdir, sizeof s->rdir, "%s", line + 12);
+		if (strcmp(line, "persist-noserver") == 0) {
+			persist__say(why, whylen, "no persist-server on %s's PATH: install persist "
+				     "there (persist-server), or name its path (PERSIST_FAR_SERVER "
+				     "or the host options' server)", s->host);
+			return -ENOENT;
+		}
+		if (strcmp(line, "persist-nosock") == 0) {
+			persist__say(why, whylen, "no server runs on %s in %s (start one)", s->host,
+				     s->rdir);
+			return -ECONNREFUSED;
+		}
+		if (strncmp(line, "persist-error ", 14) == 0) {
+			persist__say(why, whylen, "on %s: %s", s->host, line + 14);
+			return -EIO;
+		}
+		if (strcmp(line, "persist-ready") == 0)
+			return 0;
+	}
+	persist__ssh_stop(s);
+	ssh_said(s, said, sizeof said);
+	if (!said[0] && s->ssh_killed)
+		snprintf(said, sizeof said, "it was killed by signal %d before the far side was "
+			 "set up", s->ssh_killed);
+	persist__say(why, whylen, "ssh %s failed: %s (PERSIST_SSH='%s')", s->host,
+		     said[0] ? said : "it ended before the far side was set up",
+		     getenv("PERSIST_SSH") ? getenv("PERSIST_SSH") : "ssh");
+	return -EHOSTUNREACH;
+}
+
+static int ssh_connect_once(struct persist_session *s, int start, int64_t deadline,
+			    char *why, size_t whylen);
+
+/* A cut connection (ssh killed by a signal on the way: not a refusal,
+ * which ssh reports by exiting) is tried again, within the deadline. */
+int persist__ssh_connect(struct persist_session *s, int start, char *why, size_t whylen)
+{
+	int64_t deadline = persist__mono_ms() + PERSIST_SESSION_DEADLINE_MS;
+	int r;
+
+	for (int tries = 0;; tries++) {
+		r = ssh_connect_once(s, start, deadline, why, whylen);
+		if (r != -EHOSTUNREACH || !s->ssh_killed || tries >= 4 ||
+		    persist__mono_ms() > deadline)
+			return r;
+	}
+}
+
+static int ssh_connect_once(struct persist_session *s, int start, int64_t deadline,
+			    char *why, size_t whylen)
+{
+	char qdir[PATH_MAX * 2], qsrv[PATH_MAX * 2], cmd[sizeof setup_fmt + 4 * PATH_MAX + 64];
+	char fwd[sizeof s->sock + PATH_MAX + 8];
+	const char *fwd_args[] = { "-o", "StreamLocalBindUnlink=yes", "-o",
+				   "ExitOnForwardFailure=yes", "-L", fwd };
+	const char *srv = s->far_server[0] ? s->far_server : getenv("PERSIST_FAR_SERVER");
+	int r;
+
+	if (!s->rdir[0]) {
+		/* Run 1: where the far directory is. */
+		if (sh_quote(srv ? srv : "", qsrv, sizeof qsrv) < 0)
+			return -ENAMETOOLONG;
+		snprintf(cmd, sizeof cmd, setup_fmt, "''", qsrv, start, start, "");
+		r = ssh_spawn(s, NULL, 0, cmd, why, whylen);
+		if (r < 0)
+			return r;
+		r = ssh_read(s, deadline, why, whylen);
+		persist__ssh_stop(s);
+		if (r < 0)
+			return r;
+		if (!s->rdir[0] || s->rdir[0] != '/') {
+			persist__say(why, whylen, "%s named no absolute state directory ('%s')",
+				     s->host, s->rdir);
+			s->rdir[0] = 0;
+			return -EPROTO;
+		}
+	}
+	if (sh_quote(s->rdir, qdir, sizeof qdir) < 0 ||
+	    sh_quote(srv ? srv : "", qsrv, sizeof qsrv) < 0 ||
+	    snprintf(fwd, sizeof fwd, "%s:%s/sock", s->sock, s->rdir) >= (int)sizeof fwd)
+		return -ENAMETOOLONG;
+	snprintf(cmd, sizeof cmd, setup_fmt, qdir, qsrv, start, start, "exec cat >/dev/null");
+	r = ssh_spawn(s, fwd_args, sizeof fwd_args / sizeof *fwd_args, cmd, why, whylen);
+	if (r < 0)
+		return r;
+	r = ssh_read(s, deadline, why, whylen);
+	if (r < 0) {
+		persist__ssh_stop(s);
+		return r;
+	}
+	return 0;
+}
+
+int persist__ssh_refused(struct persist_session *s, char *why, size_t whylen)
+{
+	char said[512];
+
+	ssh_said(s, said, sizeof said);
+	if (strstr(said, "--relay: no server answers")) {
+		persist__say(why, whylen, "no server answers at %s:%s/sock", s->host, s->rdir);
+		return -ECONNREFUSED;
+	}
+	if (!strstr(said, "open failed"))
+		return 0;
+	if (strstr(said, "prohibited")) {
+		persist__say(why, whylen, "the sshd of %s refuses unix-socket forwarding (%s): "
+			     "allow it (AllowStreamLocalForwarding yes, no 'restrict' on the key)",
+			     s->host, said);
+		return -EACCES;
+	}
+	persist__say(why, whylen, "no server answers at %s:%s/sock (%s)", s->host, s->rdir, said);
+	return -ECONNREFUSED;
+}
+
+/* A file of ours, whole, into a new buffer.  Returns: 0; -errno. */
+static int slurp(const char *path, char **data, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	size_t n = 0, cap = 0;
+	char *b = NULL, *nb;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t k;
+		if (n + 4096 + 1 > cap) {
+			cap = cap ? 2 * cap : 8192;
+			if (!(nb = realloc(b, cap))) {
+				free(b);
+				close(fd);
+				return -ENOMEM;
+			}
+			b = nb;
+		}
+		k = read(fd, b + n, cap - n - 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			int r = -errno;
+			free(b);
+			close(fd);
+			return r;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	b[n] = 0;
+	*data = b;
+	*len = n;
+	return 0;
+}
+
+PERSIST_EXPORT int persist_session_log_read(struct persist_session *s, int64_t id, int stream,
+					    char **data, size_t *len)
+{
+	char path[PATH_MAX + 32];
+	struct persist__pfile f = { "", PERSIST__PF_READ, 65536, NULL, 0 };
+	struct persist__procio io;
+	int r;
+
+	*data = NULL;
+	*len = 0;
+	r = persist_session_log_path(s, id, stream, path, sizeof path);
+	if (r < 0)
+		return r;
+	if (!s->far)
+		return slurp(path, data, len);
+	if (!s->connected)
+		return -ENOTCONN; /* the file is on the far host */
+	if (strlen(path) >= sizeof f.path)
+		return -ENAMETOOLONG;
+	/* Through the thread: openat, read and close in it, in-band. */
+	memcpy(f.path, path, strlen(path) + 1);
+	persist__procio_init(&io, s->t.task.sysif);
+	r = persist__read_files(&io, &f, 1, NULL, NULL, 0);
+	persist__procio_fini(&io);
+	if (r < 0)
+		return r;
+	if (f.len < 0)
+		return (int)f.len;
+	*data = f.data;
+	*len = (size_t)f.len;
+	return 0;
+}
+
+int persist__ssh_relay(struct persist_session *s, int start, int *fd, char *why, size_t whylen)
+{
+	int64_t deadline = persist__mono_ms() + PERSIST_SESSION_DEADLINE_MS;
+	char qdir[PATH_MAX * 2], qsrv[PATH_MAX * 2], cmd[sizeof setup_fmt + 4 * PATH_MAX + 64];
+	const char *srv = s->far_server[0] ? s->far_server : getenv("PERSIST_FAR_SERVER");
+	int sv[2], r;
+
+	*fd = -1;
+	if (sh_quote(s->rdir, qdir, sizeof qdir) < 0 ||
+	    sh_quote(srv ? srv : "", qsrv, sizeof qsrv) < 0)
+		return -ENAMETOOLONG;
+	snprintf(cmd, sizeof cmd, setup_fmt, s->rdir[0] ? qdir : "''", qsrv, start, 1,
+		 "exec \"$srv\" --relay \"$d/sock\"");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	/* ssh's stdin and stdout are both its end of the pair. */
+	s->ssh_relay_fd = sv[1];
+	r = ssh_spawn(s, NULL, 0, cmd, why, whylen);
+	s->ssh_relay_fd = -1;
+	close(sv[1]);
+	close(s->ssh_in);
+	close(s->ssh_out);
+	s->ssh_in = s->ssh_out = -1;
+	if (r == 0)
+		r = ssh_read_from(s, sv[0], 1, deadline, why, whylen);
+	if (r < 0) {
+		close(sv[0]);
+		persist__ssh_stop(s);
+		return r;
+	}
+	*fd = sv[0];
+	return 0;
+}

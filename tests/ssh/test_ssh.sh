@@ -1,0 +1,271 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# persistctl --host against a real far host: a real OpenSSH sshd on
+# 127.0.0.1 (its own port, host key, authorized keys; UsePAM no) run inside
+# its own pid and mount namespaces with its own /tmp, so that host B's pids,
+# /proc and files are not ours: a controller that confused them fails here.
+#   PERSISTCTL=... PERSIST_SERVER_EXE=... sh tests/ssh/test_ssh.sh
+# Needs root (namespaces, sshd); without it, says SKIPPED and why.
+set -u
+P=${PERSISTCTL:-persistctl}
+SRV=${PERSIST_SERVER_EXE:-persist-server}
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIPPED tests/ssh: needs root (sshd in its own pid and mount namespaces)"
+	exit 0
+fi
+for x in /usr/sbin/sshd ssh ssh-keygen unshare python3; do
+	command -v "$x" >/dev/null 2>&1 || { echo "FAIL tests/ssh: $x missing (make deps)"; exit 1; }
+done
+TO=${PERSISTCTL_TEST_TIMEOUT:-60}
+# Not under /tmp: B has its own /tmp, and sshd must still read this.
+T=$(mktemp -d /var/tmp/persist-ssh.XXXXXX)
+A=$T/a
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+bad() {
+	failed=$((failed + 1))
+	echo "FAIL $*"
+	echo "     last command: rc=${rc:-} out=$(printf '%s' "${out:-}" | head -c 600)" \
+		"err=$(printf '%s' "${err:-}" | head -c 600)"
+}
+# r ARGS...: run persistctl, rc/out/err set.
+r() {
+	out=$(timeout "$TO" ${PERSISTCTL_WRAP:-} "$P" --state "$A" "$@" 2>"$T/err"); rc=$?
+	err=$(cat "$T/err")
+}
+# on_b CMD: a command on B, through the same sshd.
+on_b() { timeout "$TO" ssh -F "$T/ssh_config" far "$@"; }
+
+NSPID=
+cleanup() {
+	[ -n "$NSPID" ] && kill -KILL "$NSPID" 2>/dev/null # --kill-child: B ends
+	[ -n "$NSPID" ] && wait "$NSPID" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+
+# ---- host B ----
+mkdir -p /run/sshd "$T/bin" "$T/nobin"
+chmod 700 "$T"
+ln -s "$(command -v "$SRV")" "$T/bin/persist-server" 2>/dev/null || ln -s "$SRV" "$T/bin/persist-server"
+ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey" || exit 1
+ssh-keygen -q -t ed25519 -N '' -f "$T/userkey" || exit 1
+cp "$T/userkey.pub" "$T/authorized_keys"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sshd_cfg() { # sshd_cfg FILE PORT PATH-DIR
+	cat >"$1" <<EOF
+Port $2
+ListenAddress 127.0.0.1
+HostKey $T/hostkey
+AuthorizedKeysFile $T/authorized_keys
+PidFile none
+UsePAM no
+StrictModes no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+AllowStreamLocalForwarding yes
+SetEnv PATH=$3:/usr/bin:/bin:/usr/sbin:/sbin
+EOF
+}
+sshd_cfg "$T/sshd_config" "$PORT" "$T/bin"
+cat >"$T/ssh_config" <<EOF
+Host far
+	HostName 127.0.0.1
+	Port $PORT
+	User root
+	IdentityFile $T/userkey
+	IdentitiesOnly yes
+	UserKnownHostsFile $T/known_hosts
+	StrictHostKeyChecking yes
+	BatchMode yes
+	LogLevel ERROR
+EOF
+echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 "$T/hostkey.pub")" >"$T/known_hosts"
+cp "$T/ssh_config" "$T/ssh_config2" # the Host far block, for the other sshds
+/usr/sbin/sshd -t -f "$T/sshd_config" || { echo "FAIL tests/ssh: sshd rejects its config"; exit 1; }
+# B: its own pid namespace (sh as its init), its own /proc and /tmp.
+unshare --pid --fork --mount-proc --kill-child sh -c '
+	mount -t tmpfs -o mode=1777 tmpfs /tmp || exit 1
+	/usr/sbin/sshd -D -e -f "$1" 2>"$2/sshd.log" &
+	wait' sh "$T/sshd_config" "$T" &
+NSPID=$!
+export PERSIST_SSH="ssh -F $T/ssh_config"
+unset PERSIST_STATE_DIR XDG_RUNTIME_DIR PERSIST_CRASH_AT PERSIST_FAR_SERVER || true
+up=0
+for i in $(seq 1 200); do
+	if on_b true 2>/dev/null; then up=1; break; fi
+	sleep 0.1
+done
+if [ $up != 1 ]; then
+	echo "FAIL tests/ssh: the test sshd did not come up on 127.0.0.1:$PORT:"
+	cat "$T/sshd.log"
+	exit 1
+fi
+ok "sshd up in its own pid namespace on 127.0.0.1:$PORT"
+
+# ---- start on B ----
+r --host far start
+if [ $rc = 0 ]; then ok "start on B (pid $out)"; else bad "start on B"; fi
+SPID=$out
+check_b_comm() { [ "$(on_b cat /proc/"$1"/comm 2>/dev/null)" = "$2" ]; }
+if check_b_comm "$SPID" persist-server; then ok "the server's pid is B's"; else bad "server pid $SPID is not persist-server on B"; fi
+row=$(sqlite3 "$A/state.db" "SELECT host, boot_id IS NOT NULL, pidns FROM threads WHERE host IS NOT NULL")
+ours=$(readlink /proc/self/ns/pid)
+case $row in
+"far|1|pid:["*) if [ "${row##*|}" != "$ours" ]; then ok "the record keeps B's identity ($row)"; else bad "B's pidns recorded as ours: $row"; fi ;;
+*) bad "thread record without B's identity: '$row'" ;;
+esac
+if [ -z "$(on_b ls /tmp)" ] || on_b test -S /tmp/persist-0/sock; then ok "the server runs in B's /tmp/persist-0"; else bad "B's state dir"; fi
+[ ! -e /tmp/persist-0/sock ] || [ "$(readlink -f /tmp/persist-0/sock)" != x ] # A's own /tmp is not B's
+
+# ---- run, ps, status on B ----
+r --host far run --name sleeper -- sleep 1000
+SL=$out
+r --host far ps
+pid=$(printf '%s\n' "$out" | awk -v id="$SL" '$1 == id { print $3 }')
+if [ -n "$pid" ] && check_b_comm "$pid" sleep; then ok "ps shows the child with B's pid $pid"; else bad "child pid on B"; fi
+case $out in "host: far"*) ok "ps names the host";; *) bad "ps without host";; esac
+r --host far status
+case $out in *"host:      far"*"server:    running, pid $SPID"*) ok "status names the host and B's server";; *) bad "status";; esac
+
+# ---- logs through the thread ----
+r --host far run -- sh -c 'echo out-on-b; echo err-on-b >&2; exit 3'
+EX=$out
+r --host far wait --timeout 30 "$EX"
+if [ $rc = 3 ]; then ok "wait on B: exit 3"; else bad "wait on B"; fi
+r --host far logs --stdout "$EX"
+if [ "$out" = out-on-b ]; then ok "logs of a far child, read through the thread"; else bad "logs"; fi
+
+# ---- a controller SIGKILLed at each crash point ----
+# Under valgrind (PERSISTCTL_WRAP) one crash point keeps the run small.
+points="run:after-intent run:after-born run:after-spawn open:after-connect open:after-record-thread"
+[ -z "${PERSISTCTL_WRAP:-}" ] || points=run:after-spawn
+for pt in $points; do
+	out=$(PERSIST_CRASH_AT=$pt timeout "$TO" "$P" --state "$A" --host far run -- sh -c 'exit 5' 2>&1); rc=$?
+	[ $rc = 137 ] || { bad "$pt: controller not killed (rc $rc)"; continue; }
+	r --host far ps
+	ids=$(printf '%s\n' "$out" | awk '$NF == "5" && $(NF-1) == "exit" { print $1 }')
+	if printf '%s\n' "$out" | grep -q 'intent\|lost.*sh -c exit 5'; then
+		# A spawn not yet started by the crash is lost, never half-run.
+		case $pt in run:after-intent) ok "$pt: the intent is settled" ;; *) ok "$pt: settled" ;; esac
+	else
+		ok "$pt: a new controller settled the store"
+	fi
+done
+r --host far ps
+if printf '%s\n' "$out" | grep -q ' intent '; then bad "an intent stayed unsettled"; else ok "no intent left after the crashes"; fi
+n=$(printf '%s\n' "$out" | grep -c 'exit 5' || true)
+if [ "$n" -ge "$( [ -z "${PERSISTCTL_WRAP:-}" ] && echo 3 || echo 1)" ]; then ok "the children spawned before the crashes have their exit statuses ($n)"; else bad "exit statuses after crashes: $n"; fi
+
+# ---- the ssh connection killed under a live controller ----
+timeout "$TO" "$P" --state "$A" --host far wait --timeout 50 sleeper >"$T/w.out" 2>"$T/w.err" &
+W=$!
+sleep 1
+for s in $(pgrep -x ssh); do
+	case $(tr '\0' ' ' </proc/"$s"/cmdline) in *"$T/ssh_config"*"-L"*) kill -KILL "$s";; esac
+done
+r --host far kill sleeper
+wait $W; wrc=$?
+if [ $wrc = 143 ]; then ok "wait survived its ssh being killed, and saw SIGTERM"; else
+	rc=$wrc out=$(cat "$T/w.out") err=$(cat "$T/w.err"); bad "wait after its ssh was killed"; fi
+
+# ---- a silent cut: the controller frozen with its forward stopped ----
+r --host far run --name quiet -- sleep 1000
+QU=$out
+# The controller itself (not a timeout(1) around it) is killed; it holds
+# the thread now and then between its looks (wait --timeout lets go while
+# it sleeps): freeze its forward while it holds one, if it does.
+"$P" --state "$A" --host far wait --timeout 50 quiet >/dev/null 2>&1 &
+W=$!
+stopped=0
+for i in $(seq 1 400); do
+	for s in $(pgrep -P $W -x ssh); do
+		case $(tr '\0' ' ' </proc/"$s"/cmdline 2>/dev/null) in
+		*"-L"*) kill -STOP "$s" && stopped=1;;
+		esac
+	done
+	[ $stopped = 1 ] && break
+	sleep 0.05
+done
+sleep 0.5
+kill -KILL $W 2>/dev/null; wait $W 2>/dev/null
+[ $stopped = 1 ] || echo "note: no forward of the controller was caught to freeze"
+r --host far ps
+if printf '%s\n' "$out" | awk -v id="$QU" '$1 == id && $4 == "running" { f = 1 } END { exit !f }'; then
+	ok "after a silent cut a new controller takes over"; else bad "takeover after a silent cut"; fi
+for s in $(pgrep -x ssh); do
+	case $(tr '\0' ' ' </proc/"$s"/cmdline) in *"$T/ssh_config"*) kill -KILL "$s";; esac
+done
+
+# ---- named fds on B: listen there, a TCP client on B reaches the child ----
+r --host far listen web tcp:127.0.0.1:0
+r --host far fds
+port=$(printf '%s\n' "$out" | sed -n 's/.*tcp:127.0.0.1:\([0-9]*\).*/\1/p' | head -1)
+if [ -n "$port" ]; then ok "listen on B: port $port"; else bad "listen on B"; fi
+r --host far run --fd web -- python3 -c 'import socket; s = socket.socket(fileno=3); c, _ = s.accept(); c.sendall(b"hi-from-b"); c.close()'
+WEB=$out
+# ssh hands the far shell one command line: the script goes quoted.
+got=$(on_b "python3 -c 'import socket; s = socket.create_connection((\"127.0.0.1\", $port), timeout=30); print(s.recv(100).decode())'" 2>&1)
+if [ "$got" = hi-from-b ]; then ok "a TCP client on B reaches the child through the named fd"; else out=$got; bad "TCP client on B"; fi
+r --host far wait --timeout 30 "$WEB"
+if [ $rc = 0 ]; then ok "the child that served it exited 0"; else bad "the web child's status"; fi
+r --host far close web
+close_rc=$rc
+r --host far fds
+case "$close_rc:$out" in 0:*web*) bad "close on B: web still kept";; 0:*) ok "close on B";; *) bad "close on B";; esac
+
+# ---- figures (printed, not asserted: the machine may be loaded) ----
+ms() { python3 -c 'import time; print(int(time.monotonic() * 1000))'; }
+[ -n "${PERSISTCTL_WRAP:-}" ] || {
+t0=$(ms); for i in 1 2 3 4 5; do on_b true; done; t1=$(ms)
+for i in 1 2 3 4 5; do timeout "$TO" "$P" --state "$A" --host far status >/dev/null; done; t2=$(ms)
+echo "measure: ssh far true $(( (t1 - t0) / 5 )) ms; persistctl --host far status (ssh, forward, connect, recovery) $(( (t2 - t1) / 5 )) ms"
+}
+
+# ---- stop on B ----
+r --host far stop --grace 1
+if [ $rc = 0 ] && ! check_b_comm "$SPID" persist-server; then ok "stop on B ends B's server"; else bad "stop on B"; fi
+
+# ---- the library from C (a store of its own) ----
+if [ -n "${SSH_API_TEST:-}" ]; then
+	mkdir -m 700 "$T/api"
+	if timeout "$TO" $SSH_API_TEST "$T/api"; then ok "the C API on B"; else bad "the C API on B (above)"; fi
+fi
+
+# ---- a far sshd that refuses forwarding: the relay through ssh's stdio ----
+PORT3=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sshd_cfg "$T/sshd_config3" "$PORT3" "$T/bin"
+sed -i 's/^AllowStreamLocalForwarding yes/AllowStreamLocalForwarding no/' "$T/sshd_config3"
+sed "s/Port $PORT\$/Port $PORT3/; s/^Host far/Host nofwd/" "$T/ssh_config2" >"$T/ssh_config3"
+cat "$T/ssh_config3" >>"$T/ssh_config"
+echo "[127.0.0.1]:$PORT3 $(cut -d' ' -f1,2 "$T/hostkey.pub")" >>"$T/known_hosts"
+on_b sh -c "'/usr/sbin/sshd -f $T/sshd_config3 -E $T/sshd3.log'"
+r --host nofwd start
+RPID=$out
+if [ $rc = 0 ] && check_b_comm "$RPID" persist-server; then ok "forwarding refused: start through the relay (B's pid $RPID)"; else bad "start through the relay"; fi
+r --host nofwd run -- sh -c 'exit 6'
+RX=$out
+r --host nofwd wait --timeout 30 "$RX"
+if [ $rc = 6 ]; then ok "run and wait through the relay"; else bad "wait through the relay"; fi
+out=$(PERSIST_SSH_RELAY=1 timeout "$TO" ${PERSISTCTL_WRAP:-} "$P" --state "$A" --host nofwd status 2>&1); rc=$?
+case $out in *"pid $RPID"*) ok "PERSIST_SSH_RELAY=1: the relay at once";; *) bad "PERSIST_SSH_RELAY=1";; esac
+r --host nofwd stop --grace 1
+if [ $rc = 0 ] && ! check_b_comm "$RPID" persist-server; then ok "stop through the relay"; else bad "stop through the relay"; fi
+r --host nofwd ps
+case "$rc:$out" in 0:*"exit 6"*) ok "ps offline after stop (the store as recorded)";; *) bad "ps after stop through the relay";; esac
+
+# ---- B without persist-server: a clear error ----
+PORT2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sshd_cfg "$T/sshd_config2" "$PORT2" "$T/nobin"
+sed "s/Port $PORT\$/Port $PORT2/; s/^Host far/Host bare/" "$T/ssh_config2" >"$T/ssh_config4"
+cat "$T/ssh_config4" >>"$T/ssh_config"
+echo "[127.0.0.1]:$PORT2 $(cut -d' ' -f1,2 "$T/hostkey.pub")" >>"$T/known_hosts"
+on_b sh -c "'/usr/sbin/sshd -f $T/sshd_config2 -E $T/sshd2.log'"
+r --host bare start
+case "$rc:$err" in 1:*"no persist-server on bare's PATH: install"*) ok "B without persist-server: $err";;
+*) bad "B without persist-server";; esac
+
+echo "tests/ssh: $passed passed, $failed failed"
+[ $failed = 0 ]

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+/* The far session from C, against the far host of test_ssh.sh (it runs
+ * this with PERSIST_SSH set and the host alias "far"):
+ *   test_ssh_api STATE-DIR
+ * Asserts: persist_session_open_host connects to B; the thread's record
+ * keeps the host, B's boot id and B's pid namespace (not ours); no local
+ * shortcut is taken across hosts (memory in-band, a task whose pid
+ * namespace equals none of ours); a child runs on B, its status is
+ * waited for through the thread and recorded; its log is read through
+ * the thread; a bad destination and a far host with no server give the
+ * documented errors.  Exit 0 when every check held. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <persist/session.h>
+#include <transport/mem.h>
+
+static int failed;
+
+#define CHECK(cond, ...)                                                             \
+	do {                                                                         \
+		if (cond) {                                                          \
+			printf("ok   ");                                             \
+		} else {                                                             \
+			printf("FAIL ");                                             \
+			failed++;                                                    \
+		}                                                                    \
+		printf(__VA_ARGS__);                                                 \
+		putchar('\n');                                                       \
+	} while (0)
+
+int main(int argc, char **argv)
+{
+	struct persist_host far = { "far", NULL, NULL }, bad = { "-oProxyCommand=x", NULL, NULL };
+	const char *const run[] = { "sh", "-c", "echo api-on-b; exit 4", NULL };
+	struct persist_spawn sp = { .argv = run };
+	struct persist_session *s = NULL;
+	const struct persist_thread_rec *rec;
+	struct persist_thread *t;
+	struct persist_exit st = { 0 };
+	char why[512] = "", ns[64] = "", *log = NULL;
+	size_t loglen = 0;
+	int64_t id = 0;
+	ssize_t n;
+	int r;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s STATE-DIR\n", argv[0]);
+		return 2;
+	}
+	r = persist_session_open_host(&bad, argv[1], 0, &s, why, sizeof why);
+	CHECK(r == -EINVAL && !s, "a destination that ssh would take for an option: -EINVAL (%s)",
+	      why);
+	r = persist_session_open_host(&far, argv[1], PERSIST_SESSION_START, &s, why, sizeof why);
+	CHECK(r == 0, "persist_session_open_host(far): %d %s", r, why);
+	if (r < 0)
+		return 1;
+	CHECK(persist_session_host(s) && strcmp(persist_session_host(s), "far") == 0,
+	      "persist_session_host is far");
+	CHECK(persist_session_far_dir(s) && persist_session_far_dir(s)[0] == '/',
+	      "the far state directory: %s", persist_session_far_dir(s));
+	rec = persist_session_thread_rec(s);
+	n = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+	ns[n > 0 ? n : 0] = 0;
+	CHECK(rec->host && strcmp(rec->host, "far") == 0 && rec->boot_id && rec->pidns &&
+	      strcmp(rec->pidns, ns) != 0,
+	      "the record: host %s, boot id %s, pid namespace %s (ours %s)", rec->host,
+	      rec->boot_id, rec->pidns, ns);
+	t = persist_session_thread(s);
+	CHECK(t && transport_mem_kind(t->conn) == TRANSPORT_MEM_INBAND,
+	      "memory moves in-band across hosts (%s)",
+	      t ? transport_mem_kind_name(transport_mem_kind(t->conn)) : "-");
+	CHECK(t && t->task.pidns.dev == 0 && t->task.pid == rec->pid,
+	      "the task's pid namespace equals none of ours (no pidfds)");
+	r = persist_session_run(s, NULL, &sp, &id, why, sizeof why);
+	CHECK(r == 0 && id > 0, "run on B: child %lld (%s)", (long long)id, why);
+	r = persist_session_wait(s, id, 30000, &st);
+	CHECK(r == 0 && st.exited && !st.killed && st.code == 4, "wait through the thread: %d, "
+	      "exit %d", r, st.code);
+	r = persist_session_log_read(s, id, 1, &log, &loglen);
+	CHECK(r == 0 && loglen == 9 && memcmp(log, "api-on-b\n", 9) == 0,
+	      "persist_session_log_read through the thread: %d '%.*s'", r, (int)loglen,
+	      log ? log : "");
+	free(log);
+	r = persist_session_stop(s, 1000, why, sizeof why);
+	CHECK(r == 0, "stop the far thread: %d %s", r, why);
+	persist_session_close(s);
+	s = NULL;
+	r = persist_session_open_host(&far, argv[1], 0, &s, why, sizeof why);
+	CHECK(r == -ECONNREFUSED && !s, "no server answers on B any more: -ECONNREFUSED (%s)",
+	      why);
+	r = persist_session_open_host(&far, argv[1], PERSIST_SESSION_OFFLINE, &s, why, sizeof why);
+	CHECK(r == 0 && s && !persist_session_connected(s), "offline: the store as recorded (%s)",
+	      s && persist_session_notice(s) ? persist_session_notice(s) : why);
+	persist_session_close(s);
+	if (failed) {
+		char cmd[600];
+		snprintf(cmd, sizeof cmd, "cat %s/ssh-*.err", argv[1]);
+		if (system(cmd) != 0)
+			printf("(no ssh messages)\n");
+	}
+	return failed ? 1 : 0;
+}
