@@ -406,6 +406,10 @@ static void schema_upgrade_from_2(void **state)
 			raw_query(f->path, q, v, sizeof v);
 		}
 	}
+	/* And what schema 4 added to the threads (test_store_host.c). */
+	raw_query(f->path, "ALTER TABLE threads DROP COLUMN host", v, sizeof v);
+	raw_query(f->path, "ALTER TABLE threads DROP COLUMN boot_id", v, sizeof v);
+	raw_query(f->path, "ALTER TABLE threads DROP COLUMN pidns", v, sizeof v);
 	raw_query(f->path, "PRAGMA user_version = 2", v, sizeof v);
 	raw_query(f->path, "SELECT count(*) FROM pragma_table_info('children')"
 		  " WHERE name = 'restart_of'", v, sizeof v);
