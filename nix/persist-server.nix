@@ -2,7 +2,7 @@
 # persist-server: the server loop (libpserver.a, <pserver/pserver.h>,
 # pserver.pc) and the persist-server executable.  Depends on libnear only,
 # found through pkg-config like any outside project would find it.
-{ lib, stdenv, pkg-config, mandoc, cmocka, libbsd, libnear }:
+{ lib, stdenv, pkg-config, mandoc, cmocka, libnear }:
 
 stdenv.mkDerivation {
   pname = "persist-server";
@@ -24,8 +24,9 @@ stdenv.mkDerivation {
   # link per function), in out: one output per layer, as nixpkgs
   # leaves share/man of a package that declares no man output.
   nativeCheckInputs = [ mandoc ];
-  # libbsd is used by the executable, cmocka by the tests.
-  buildInputs = [ libbsd cmocka ];
+  # cmocka for the tests.  The executable needs nothing but libnear and
+  # libc (statically linked where libc.a is there, as it is here).
+  buildInputs = [ cmocka ];
   # pserver.pc requires libnear and <pserver/pserver.h> includes libnear's
   # headers, so a project that builds with persist-server gets libnear too.
   propagatedBuildInputs = [ libnear ];
