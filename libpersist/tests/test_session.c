@@ -31,6 +31,7 @@
 #include <persist/session.h>
 #include <transport/conn.h>
 #include <transport/mem.h>
+#include "proc_view.h"
 
 /* Deadlines: a persist-server under valgrind (VALGRIND=1 traces children)
  * takes seconds to start, so every bound is stretched there. */
@@ -58,113 +59,13 @@ static void nap_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* ---- the kernel's view, from /proc ---- */
-
-/* Field 3 (state) and 22 (start time) of /proc/PID/stat.
- * Returns: the state letter; 0 if there is no such process. */
-static char proc_state(int pid, unsigned long long *start)
-{
-	char path[64], buf[1024], st = 0;
-	unsigned long long t = 0;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	/* After the command name's last ')': state ppid pgrp session tty_nr
-	 * tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime
-	 * priority nice num_threads itrealvalue starttime. */
-	if (sscanf(strrchr(buf, ')') + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
-		   "%*d %*d %*d %*d %*d %*d %llu", &st, &t) != 2)
-		return 0;
-	if (start)
-		*start = t;
-	return st;
-}
+/* ---- the kernel's view, from /proc (proc_view.h) ---- */
 
 static int gone_or_zombie(int pid)
 {
 	char st = proc_state(pid, NULL);
 
 	return st == 0 || st == 'Z' || st == 'X';
-}
-
-/* /proc/PID/cmdline into buf.  Returns: its length (0: none, a zombie). */
-static size_t proc_cmdline(int pid, char *buf, size_t len)
-{
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, len);
-	close(fd);
-	return n > 0 ? (size_t)n : 0;
-}
-
-/* argv laid out as /proc/PID/cmdline shows it. */
-static size_t argv_blob(char *const *argv, char *buf, size_t len)
-{
-	size_t at = 0;
-
-	for (; *argv; argv++) {
-		size_t l = strlen(*argv) + 1;
-		if (at + l > len)
-			return 0;
-		memcpy(buf + at, *argv, l);
-		at += l;
-	}
-	return at;
-}
-
-static int cmdline_is(int pid, char *const *argv)
-{
-	char want[512], got[512];
-	size_t w = argv_blob(argv, want, sizeof want), g = proc_cmdline(pid, got, sizeof got);
-
-	return w && w == g && memcmp(want, got, w) == 0;
-}
-
-/* Every child of pid, from /proc/PID/task/N/children for each thread N.
- * Returns: how many, into kids[max]. */
-static size_t proc_children(int pid, int *kids, size_t max)
-{
-	char path[64];
-	struct dirent *d;
-	size_t n = 0;
-	DIR *tasks;
-
-	snprintf(path, sizeof path, "/proc/%d/task", pid);
-	tasks = opendir(path);
-	if (!tasks)
-		return 0;
-	while ((d = readdir(tasks))) {
-		char file[320];
-		FILE *f;
-		int k;
-
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(file, sizeof file, "/proc/%d/task/%s/children", pid, d->d_name);
-		f = fopen(file, "r");
-		if (!f)
-			continue;
-		while (n < max && fscanf(f, "%d", &k) == 1)
-			kids[n++] = k;
-		fclose(f);
-	}
-	closedir(tasks);
-	return n;
 }
 
 static int is_child_of(int parent, int pid)
@@ -176,47 +77,6 @@ static int is_child_of(int parent, int pid)
 		if (kids[i] == pid)
 			return 1;
 	return 0;
-}
-
-/* How many fds process pid holds.  Returns: the count; -1 if unreadable. */
-static int fd_count(int pid)
-{
-	char path[64];
-	struct dirent *d;
-	int n = 0;
-	DIR *fds;
-
-	snprintf(path, sizeof path, "/proc/%d/fd", pid);
-	fds = opendir(path);
-	if (!fds)
-		return -1;
-	while ((d = readdir(fds)))
-		n += d->d_name[0] != '.';
-	closedir(fds);
-	return n;
-}
-
-/* The fds of pid, one line each (for a failure's message). */
-static void show_fds(int pid)
-{
-	char path[64], link[320], target[256];
-	struct dirent *d;
-	DIR *fds;
-
-	snprintf(path, sizeof path, "/proc/%d/fd", pid);
-	fds = opendir(path);
-	if (!fds)
-		return;
-	while ((d = readdir(fds))) {
-		ssize_t n;
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(link, sizeof link, "/proc/%d/fd/%s", pid, d->d_name);
-		n = readlink(link, target, sizeof target - 1);
-		target[n > 0 ? n : 0] = 0;
-		fprintf(stderr, "    fd %s -> %s\n", d->d_name, target);
-	}
-	closedir(fds);
 }
 
 /* Wait (bounded) until process pid no longer exists.  A server detaches
