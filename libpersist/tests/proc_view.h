@@ -10,8 +10,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Field 3 (state) and 22 (start time) of /proc/PID/stat.
@@ -163,6 +166,31 @@ static inline void show_fds(int pid)
 		fprintf(stderr, "        fd %s -> %s\n", d->d_name, target);
 	}
 	closedir(fds);
+}
+
+/* SIGKILL pid's children (and the process groups they lead), then pid,
+ * and wait up to ms for pid to be gone: after a failed test nothing else
+ * would end them.  pid is reaped if it is ours (a server detaches to its
+ * subreaper: the tests make themselves one), and so are the orphans that
+ * came to us. */
+static inline void proc_kill_tree(int pid, int ms)
+{
+	static int kids[8192];
+	struct timespec ms1 = { 0, 1000000 };
+	size_t n;
+
+	if (pid <= 0)
+		return;
+	n = proc_children(pid, kids, 8192);
+	for (size_t i = 0; i < n; i++) {
+		kill(-kids[i], SIGKILL);
+		kill(kids[i], SIGKILL);
+	}
+	kill(pid, SIGKILL);
+	for (int i = 0; i < ms && waitpid(pid, NULL, WNOHANG) != pid && kill(pid, 0) == 0; i++)
+		nanosleep(&ms1, NULL);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
 }
 
 #endif

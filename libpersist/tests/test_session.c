@@ -107,24 +107,9 @@ static int await_zombie(int pid)
 	return proc_state(pid, NULL) == 'Z';
 }
 
-/* SIGKILL the server's children, then the server: after a failed test
- * nothing else would end them. */
 static void kill_tree(int pid)
 {
-	int kids[256];
-	size_t n;
-
-	if (pid <= 0)
-		return;
-	n = proc_children(pid, kids, 256);
-	for (size_t i = 0; i < n; i++) {
-		kill(-kids[i], SIGKILL);
-		kill(kids[i], SIGKILL);
-	}
-	kill(pid, SIGKILL);
-	await_gone(pid, 2000);
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		; /* its orphans, which came to us */
+	proc_kill_tree(pid, slow(2000));
 }
 
 /* ---- fixtures and session helpers ---- */

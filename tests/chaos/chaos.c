@@ -109,17 +109,9 @@ static void kill_strays(void)
 	size_t n = stray_children(&run, strays, 64);
 
 	for (size_t i = 0; i < n; i++) {
-		int kids[1024];
-		size_t nk = proc_children(strays[i], kids, 1024);
-		for (size_t k = 0; k < nk; k++)
-			kill(kids[k], SIGKILL);
-		kill(strays[i], SIGCONT);
-		kill(strays[i], SIGKILL);
+		kill(strays[i], SIGCONT); /* a stopped server would hold its children */
+		proc_kill_tree(strays[i], slow(&run, 2000));
 	}
-	for (int i = 0; i < 2000 && stray_children(&run, strays, 64); i++)
-		nap_us(1000);
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		; /* orphans come to us: we are their subreaper */
 }
 
 static void remove_dir(void)
@@ -378,7 +370,9 @@ static void one_round(const char *exe, int max_ctls, long max_us)
 			kill(pids[i], SIGKILL);
 			waitpid(pids[i], &status[i], 0);
 		} else if (killed[i] ? !(WIFSIGNALED(status[i]) && WTERMSIG(status[i]) == SIGKILL)
-				     : !(WIFEXITED(status[i]) && WEXITSTATUS(status[i]) == 0)) {
+				     : !((WIFEXITED(status[i]) && WEXITSTATUS(status[i]) == 0) ||
+					 /* before it set its handler */
+					 (WIFSIGNALED(status[i]) && WTERMSIG(status[i]) == SIGTERM))) {
 			ctl_error(i, pids[i], status[i], killed[i] ? "ended on its own before the "
 				  "kill" : "did not end cleanly on SIGTERM");
 		} else {
