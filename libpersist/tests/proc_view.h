@@ -86,12 +86,22 @@ static inline size_t argv_blob(char *const *argv, char *buf, size_t len)
 	return at;
 }
 
-/* Returns: 1 if process pid's cmdline is argv exactly. */
+/* Returns: 1 if process pid's cmdline is argv exactly.  A spawn returns
+ * once the child's execve has replaced its memory, which the kernel does
+ * before it lays out the new argv: for a moment the cmdline is empty, and
+ * a loaded machine makes the moment long.  An empty one is read again
+ * (for up to a second) while the process lives. */
 static inline int cmdline_is(int pid, char *const *argv)
 {
 	char want[1024], got[1024];
+	struct timespec ms1 = { 0, 1000000 };
 	size_t w = argv_blob(argv, want, sizeof want), g = proc_cmdline(pid, got, sizeof got);
 
+	for (int i = 0; i < 1000 && g == 0 && proc_state(pid, NULL) &&
+			proc_state(pid, NULL) != 'Z'; i++) {
+		nanosleep(&ms1, NULL);
+		g = proc_cmdline(pid, got, sizeof got);
+	}
 	return w && w == g && memcmp(want, got, w) == 0;
 }
 

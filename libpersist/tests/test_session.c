@@ -595,6 +595,75 @@ static void killed_inside_a_blocking_syscall(void **state)
 	}
 }
 
+/* A server that ends while a session connects to it: its controller
+ * asked for the exit (as stop does) and was SIGKILLed while the server was
+ * stopped, so the exit runs once the next session is connecting.  That
+ * session must start a new server, not fail with a reset connection
+ * (found by tests/chaos: "taking over ...: Connection reset by peer"). */
+static void server_ends_while_connecting(void **state)
+{
+	struct persist_session *s = open_ok(PERSIST_SESSION_START);
+	int old = server, ready[2], go[2], w;
+	pid_t a, b;
+	char c;
+
+	(void)state;
+	persist_session_close(s);
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	fflush(NULL);
+	a = fork();
+	assert_true(a >= 0);
+	if (a == 0) {
+		struct persist_session *ctl;
+		struct near_request q;
+		struct persist_thread *t;
+		if (persist_session_open(sdir, 0, &ctl, NULL, 0) < 0)
+			_exit(2);
+		t = persist_session_thread(ctl);
+		if (write(ready[1], "1", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(3);
+		/* The exit is sent, never answered: the server is stopped. */
+		if (transport_submit(t->conn, near_request_set(&q, __NR_exit_group, 0, 0, 0, 0, 0,
+								0)) < 0 ||
+		    transport_flush(t->conn) < 0 || write(ready[1], "2", 1) != 1)
+			_exit(4);
+		pause();
+		_exit(5);
+	}
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	kill(old, SIGSTOP);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	kill(a, SIGKILL);
+	assert_int_equal(waitpid(a, &w, 0), a);
+	b = fork();
+	assert_true(b >= 0);
+	if (b == 0) {
+		struct persist_session *ctl = NULL;
+		char why[512] = "";
+		int r = persist_session_open(sdir, PERSIST_SESSION_START, &ctl, why, sizeof why);
+		if (r < 0)
+			fprintf(stderr, "open while the server ends: %s: %s\n", strerror(-r), why);
+		persist_session_close(ctl);
+		_exit(r < 0);
+	}
+	/* Let it connect to the stopped server (and nudge it), then let the
+	 * server run the exit. */
+	nap_ms(slow(300));
+	kill(old, SIGCONT);
+	assert_int_equal(waitpid(b, &w, 0), b);
+	assert_true(WIFEXITED(w));
+	assert_int_equal(WEXITSTATUS(w), 0);
+	await_gone(old, 5000);
+	s = open_ok(0);
+	persist_session_close(s);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+}
+
 static void state_dir_refused(void **state)
 {
 	char target[128], link[128], other[128], open_[128], file[128], deep[128];
@@ -1003,6 +1072,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(stop_then_offline, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_dir_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(killed_inside_a_blocking_syscall, setup, teardown),
+		cmocka_unit_test_setup_teardown(server_ends_while_connecting, setup, teardown),
 		cmocka_unit_test(every_point_is_tested),
 	};
 	enum { NCRASH = sizeof crash_cases / sizeof crash_cases[0] };
