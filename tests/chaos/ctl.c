@@ -21,8 +21,10 @@
  *
  * Each count goes to COUNTS (chaos.h) once the operation is done.  A
  * failure the situation allows (a name in use, a kept fd gone stale after
- * a stop) is no error; any other is a bug: it is printed and the program
- * exits 3, which the harness reports.  SIGTERM ends the program at the
+ * a stop) is no error, and a session left offline by a wait (another
+ * controller stopped the server while it slept) is closed and opened
+ * again; any other failure is a bug: it is printed and the program exits
+ * 3, which the harness reports.  SIGTERM ends the program at the
  * next operation's end, with exit 0. */
 #include <errno.h>
 #include <fcntl.h>
@@ -263,13 +265,17 @@ static void list(struct persist_session *s)
 	done(CHAOS_LIST);
 }
 
-/* Returns: 1 if the session was stopped (it is offline then). */
+/* Returns: 1 if the session is over: stopped, or offline because another
+ * controller stopped the server while a wait of ours slept (the wait
+ * then answers from the store, and every later call is -ENOTCONN). */
 static int one_op(struct persist_session *s)
 {
 	int op = rnd(40);
 	char why[512] = "";
 	int r;
 
+	if (!persist_session_connected(s))
+		return 1;
 	if (op < 18)
 		run_short(s, 0);
 	else if (op < 21)
