@@ -3,6 +3,8 @@
 # finding the layers below it through pkg-config exactly as an outside
 # project would.
 #   make | make check | make bench | make demo | make install PREFIX= DESTDIR= | make clean
+#   make soak SOAK_SECONDS=N: the chaos test (tests/chaos) for N seconds
+#   (default 600), summed up at the end; not part of check.
 #   SANITIZE=1: everything with ASan + UBSan (its own build and staging dirs).
 .DELETE_ON_ERROR:
 
@@ -53,6 +55,10 @@ check: all
 	$(MAKE) -C tests/ssh check
 	$(if $(SANITIZE),@echo "tests/fuzz: skipped under SANITIZE=1 (the fuzzer is always built with ASan + UBSan)",$(MAKE) -C tests/fuzz check)
 
+SOAK_SECONDS ?= 600
+soak: all
+	$(MAKE) -C tests/chaos soak SOAK_SECONDS=$(SOAK_SECONDS)
+
 bench: all
 	$(MAKE) -C bench run OUT=$(CURDIR)/build/bench.json
 
@@ -77,4 +83,4 @@ clean:
 	for d in $(LAYERS) tests tests/arch tests/pkgconfig tests/nix tests/ssh tests/fuzz bench; do $(MAKE) -C $$d clean; done
 	rm -rf build
 
-.PHONY: all deps check bench demo demo-server install clean $(LAYERS)
+.PHONY: all deps check soak bench demo demo-server install clean $(LAYERS)

@@ -82,7 +82,9 @@ static void drop_lock(struct persist_session *s)
  * blocking syscall, which the takeover interrupts: docs/design.md,
  * decision 6) or a program that went around the lock.  The first request,
  * a getpid, proves that we are served; a drop before its answer is
- * retried until the deadline. */
+ * retried until the deadline, and so is a drop while we connect: a server
+ * ending under us (a stop whose controller died after asking for the
+ * exit) then refuses the retry, and is started anew if asked. */
 static int connect_server(struct persist_session *s, char *why, size_t whylen)
 {
 	int64_t deadline = persist__mono_ms() + PERSIST_SESSION_DEADLINE_MS;
@@ -140,6 +142,11 @@ static int connect_server(struct persist_session *s, char *why, size_t whylen)
 				     "unix-socket forwarding: AllowStreamLocalForwarding)", s->host,
 				     s->rdir);
 			return -ECONNREFUSED;
+		}
+		if ((r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE) && !s->far &&
+		    persist__mono_ms() <= deadline) {
+			nap(10 + rand_r(&seed) % 40);
+			continue;
 		}
 		if (r < 0)
 			return r;

@@ -178,8 +178,11 @@ static int connect_nudging(const char *path, int64_t deadline, struct server_pee
 
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	fd = near_syscall3(__NR_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	if (fd < 0) {
+		persist__say(why, whylen, "cannot make a socket to connect to %s: %s", path,
+			     strerror((int)-fd));
 		return (int)fd;
+	}
 	r = near_syscall3(__NR_connect, fd, (long)&sa, sizeof sa);
 	if (r == 0)
 		r = await_server((int)fd, deadline, p);

@@ -31,6 +31,7 @@
 #include <persist/session.h>
 #include <transport/conn.h>
 #include <transport/mem.h>
+#include "proc_view.h"
 
 /* Deadlines: a persist-server under valgrind (VALGRIND=1 traces children)
  * takes seconds to start, so every bound is stretched there. */
@@ -58,113 +59,13 @@ static void nap_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* ---- the kernel's view, from /proc ---- */
-
-/* Field 3 (state) and 22 (start time) of /proc/PID/stat.
- * Returns: the state letter; 0 if there is no such process. */
-static char proc_state(int pid, unsigned long long *start)
-{
-	char path[64], buf[1024], st = 0;
-	unsigned long long t = 0;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	/* After the command name's last ')': state ppid pgrp session tty_nr
-	 * tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime
-	 * priority nice num_threads itrealvalue starttime. */
-	if (sscanf(strrchr(buf, ')') + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
-		   "%*d %*d %*d %*d %*d %*d %llu", &st, &t) != 2)
-		return 0;
-	if (start)
-		*start = t;
-	return st;
-}
+/* ---- the kernel's view, from /proc (proc_view.h) ---- */
 
 static int gone_or_zombie(int pid)
 {
 	char st = proc_state(pid, NULL);
 
 	return st == 0 || st == 'Z' || st == 'X';
-}
-
-/* /proc/PID/cmdline into buf.  Returns: its length (0: none, a zombie). */
-static size_t proc_cmdline(int pid, char *buf, size_t len)
-{
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, len);
-	close(fd);
-	return n > 0 ? (size_t)n : 0;
-}
-
-/* argv laid out as /proc/PID/cmdline shows it. */
-static size_t argv_blob(char *const *argv, char *buf, size_t len)
-{
-	size_t at = 0;
-
-	for (; *argv; argv++) {
-		size_t l = strlen(*argv) + 1;
-		if (at + l > len)
-			return 0;
-		memcpy(buf + at, *argv, l);
-		at += l;
-	}
-	return at;
-}
-
-static int cmdline_is(int pid, char *const *argv)
-{
-	char want[512], got[512];
-	size_t w = argv_blob(argv, want, sizeof want), g = proc_cmdline(pid, got, sizeof got);
-
-	return w && w == g && memcmp(want, got, w) == 0;
-}
-
-/* Every child of pid, from /proc/PID/task/N/children for each thread N.
- * Returns: how many, into kids[max]. */
-static size_t proc_children(int pid, int *kids, size_t max)
-{
-	char path[64];
-	struct dirent *d;
-	size_t n = 0;
-	DIR *tasks;
-
-	snprintf(path, sizeof path, "/proc/%d/task", pid);
-	tasks = opendir(path);
-	if (!tasks)
-		return 0;
-	while ((d = readdir(tasks))) {
-		char file[320];
-		FILE *f;
-		int k;
-
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(file, sizeof file, "/proc/%d/task/%s/children", pid, d->d_name);
-		f = fopen(file, "r");
-		if (!f)
-			continue;
-		while (n < max && fscanf(f, "%d", &k) == 1)
-			kids[n++] = k;
-		fclose(f);
-	}
-	closedir(tasks);
-	return n;
 }
 
 static int is_child_of(int parent, int pid)
@@ -176,47 +77,6 @@ static int is_child_of(int parent, int pid)
 		if (kids[i] == pid)
 			return 1;
 	return 0;
-}
-
-/* How many fds process pid holds.  Returns: the count; -1 if unreadable. */
-static int fd_count(int pid)
-{
-	char path[64];
-	struct dirent *d;
-	int n = 0;
-	DIR *fds;
-
-	snprintf(path, sizeof path, "/proc/%d/fd", pid);
-	fds = opendir(path);
-	if (!fds)
-		return -1;
-	while ((d = readdir(fds)))
-		n += d->d_name[0] != '.';
-	closedir(fds);
-	return n;
-}
-
-/* The fds of pid, one line each (for a failure's message). */
-static void show_fds(int pid)
-{
-	char path[64], link[320], target[256];
-	struct dirent *d;
-	DIR *fds;
-
-	snprintf(path, sizeof path, "/proc/%d/fd", pid);
-	fds = opendir(path);
-	if (!fds)
-		return;
-	while ((d = readdir(fds))) {
-		ssize_t n;
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(link, sizeof link, "/proc/%d/fd/%s", pid, d->d_name);
-		n = readlink(link, target, sizeof target - 1);
-		target[n > 0 ? n : 0] = 0;
-		fprintf(stderr, "    fd %s -> %s\n", d->d_name, target);
-	}
-	closedir(fds);
 }
 
 /* Wait (bounded) until process pid no longer exists.  A server detaches
@@ -247,24 +107,9 @@ static int await_zombie(int pid)
 	return proc_state(pid, NULL) == 'Z';
 }
 
-/* SIGKILL the server's children, then the server: after a failed test
- * nothing else would end them. */
 static void kill_tree(int pid)
 {
-	int kids[256];
-	size_t n;
-
-	if (pid <= 0)
-		return;
-	n = proc_children(pid, kids, 256);
-	for (size_t i = 0; i < n; i++) {
-		kill(-kids[i], SIGKILL);
-		kill(kids[i], SIGKILL);
-	}
-	kill(pid, SIGKILL);
-	await_gone(pid, 2000);
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		; /* its orphans, which came to us */
+	proc_kill_tree(pid, slow(2000));
 }
 
 /* ---- fixtures and session helpers ---- */
@@ -750,6 +595,75 @@ static void killed_inside_a_blocking_syscall(void **state)
 	}
 }
 
+/* A server that ends while a session connects to it: its controller
+ * asked for the exit (as stop does) and was SIGKILLed while the server was
+ * stopped, so the exit runs once the next session is connecting.  That
+ * session must start a new server, not fail with a reset connection
+ * (found by tests/chaos: "taking over ...: Connection reset by peer"). */
+static void server_ends_while_connecting(void **state)
+{
+	struct persist_session *s = open_ok(PERSIST_SESSION_START);
+	int old = server, ready[2], go[2], w;
+	pid_t a, b;
+	char c;
+
+	(void)state;
+	persist_session_close(s);
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	fflush(NULL);
+	a = fork();
+	assert_true(a >= 0);
+	if (a == 0) {
+		struct persist_session *ctl;
+		struct near_request q;
+		struct persist_thread *t;
+		if (persist_session_open(sdir, 0, &ctl, NULL, 0) < 0)
+			_exit(2);
+		t = persist_session_thread(ctl);
+		if (write(ready[1], "1", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(3);
+		/* The exit is sent, never answered: the server is stopped. */
+		if (transport_submit(t->conn, near_request_set(&q, __NR_exit_group, 0, 0, 0, 0, 0,
+								0)) < 0 ||
+		    transport_flush(t->conn) < 0 || write(ready[1], "2", 1) != 1)
+			_exit(4);
+		pause();
+		_exit(5);
+	}
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	kill(old, SIGSTOP);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	kill(a, SIGKILL);
+	assert_int_equal(waitpid(a, &w, 0), a);
+	b = fork();
+	assert_true(b >= 0);
+	if (b == 0) {
+		struct persist_session *ctl = NULL;
+		char why[512] = "";
+		int r = persist_session_open(sdir, PERSIST_SESSION_START, &ctl, why, sizeof why);
+		if (r < 0)
+			fprintf(stderr, "open while the server ends: %s: %s\n", strerror(-r), why);
+		persist_session_close(ctl);
+		_exit(r < 0);
+	}
+	/* Let it connect to the stopped server (and nudge it), then let the
+	 * server run the exit. */
+	nap_ms(slow(300));
+	kill(old, SIGCONT);
+	assert_int_equal(waitpid(b, &w, 0), b);
+	assert_true(WIFEXITED(w));
+	assert_int_equal(WEXITSTATUS(w), 0);
+	await_gone(old, 5000);
+	s = open_ok(0);
+	persist_session_close(s);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+}
+
 static void state_dir_refused(void **state)
 {
 	char target[128], link[128], other[128], open_[128], file[128], deep[128];
@@ -1158,6 +1072,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(stop_then_offline, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_dir_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(killed_inside_a_blocking_syscall, setup, teardown),
+		cmocka_unit_test_setup_teardown(server_ends_while_connecting, setup, teardown),
 		cmocka_unit_test(every_point_is_tested),
 	};
 	enum { NCRASH = sizeof crash_cases / sizeof crash_cases[0] };
