@@ -66,9 +66,11 @@ zombie() { [ -e "/proc/$1/stat" ] && sed 's/.*) //' "/proc/$1/stat" | grep -q '^
 # The server of a state dir ended: gone, or a zombie left to its parent
 # (init here; if init does not reap orphans, that is the system's, not ours).
 server_ended() {
-	gone "$1" && return 0
-	zombie "$1" || return 1
-	ppid=$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f2)
+	# One read of its stat: a zombie reaped between two reads is gone.
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ -n "$st" ] || return 0
+	case $st in Z*) ;; *) return 1 ;; esac
+	ppid=$(echo "$st" | cut -d' ' -f2)
 	[ "$ppid" = 1 ] && echo "note: server pid $1 is a zombie of pid 1, which does not reap orphans here"
 	[ "$ppid" = 1 ]
 }
