@@ -205,10 +205,10 @@ int persist__run(struct persist_session *s, const char *name, const struct persi
 		persist_session_log_path(s, cid, 2, err, sizeof err);
 		/* The id is new: a file by its name is a leftover of another
 		 * store (a rebuilt one starts its ids afresh). */
-		if (!use.stdout_path && !s->far)
-			unlink(out);
-		if (!use.stderr_path && !s->far)
-			unlink(err);
+		if (!use.stdout_path)
+			s->far ? persist__far_unlink(s, out) : unlink(out);
+		if (!use.stderr_path)
+			s->far ? persist__far_unlink(s, err) : unlink(err);
 		if (!use.stdout_path)
 			use.stdout_path = out;
 		if (!use.stderr_path)

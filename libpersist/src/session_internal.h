@@ -58,6 +58,9 @@ int persist__ssh_connect(struct persist_session *s, int start, char *why, size_t
  * other end goes to *fd once the far side said it is ready.
  * Returns: as persist__ssh_connect. */
 int persist__ssh_relay(struct persist_session *s, int start, int *fd, char *why, size_t whylen);
+/* unlink(path) in the connected far thread (its host's file).
+ * Returns: 0; -ENOTCONN; unlink's or the transport's -errno. */
+int persist__far_unlink(struct persist_session *s, const char *path);
 /* End the forward's ssh (bounded).  Returns: nothing. */
 void persist__ssh_stop(struct persist_session *s);
 /* What ssh said about a connection through the forward that was closed

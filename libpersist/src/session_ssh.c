@@ -33,6 +33,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <asm/unistd.h>
+#include <transport/mem.h>
 #include "session_internal.h"
 
 extern char **environ;
@@ -483,4 +485,26 @@ int persist__ssh_relay(struct persist_session *s, int start, int *fd, char *why,
 	}
 	*fd = sv[0];
 	return 0;
+}
+
+int persist__far_unlink(struct persist_session *s, const char *path)
+{
+	struct transport_conn *c = s->t.conn;
+	struct near_request q;
+	size_t len = strlen(path) + 1;
+	uint64_t at;
+	int64_t res = 0;
+	int r;
+
+	if (!s->connected || !c)
+		return -ENOTCONN;
+	r = transport_alloc(c, len, &at);
+	if (r < 0)
+		return r;
+	r = transport_write_mem(c, at, path, len);
+	if (r == 0)
+		r = transport_call(c, near_request_set(&q, __NR_unlinkat, AT_FDCWD, (int64_t)at, 0,
+						       0, 0, 0), &res);
+	transport_free(c, at);
+	return r < 0 ? r : res < 0 ? (int)res : 0;
 }

@@ -232,6 +232,9 @@ if [ $rc = 0 ] && ! check_b_comm "$SPID" persist-server; then ok "stop on B ends
 if [ -n "${SSH_API_TEST:-}" ]; then
 	mkdir -m 700 "$T/api"
 	if timeout "$TO" $SSH_API_TEST "$T/api"; then ok "the C API on B"; else bad "the C API on B (above)"; fi
+	mkdir -m 700 "$T/api-relay"
+	if PERSIST_SSH_RELAY=1 timeout "$TO" $SSH_API_TEST "$T/api-relay"; then ok "the C API on B through the relay"
+	else bad "the C API on B through the relay (above)"; fi
 fi
 
 # ---- a far sshd that refuses forwarding: the relay through ssh's stdio ----

@@ -10,6 +10,7 @@
  * the thread; a bad destination and a far host with no server give the
  * documented errors.  Exit 0 when every check held. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,25 @@ int main(int argc, char **argv)
 	      t ? transport_mem_kind_name(transport_mem_kind(t->conn)) : "-");
 	CHECK(t && t->task.pidns.dev == 0 && t->task.pid == rec->pid,
 	      "the task's pid namespace equals none of ours (no pidfds)");
+	{
+		/* 1 MiB each way in-band: through the forward, or through
+		 * ssh's stdio and the relay, nothing is lost or reordered. */
+		size_t big = 1 << 20;
+		unsigned char *a = malloc(big), *b = malloc(big);
+		uint64_t at = 0;
+		int w = -ENOMEM, rd = -ENOMEM;
+		for (size_t i = 0; a && i < big; i++)
+			a[i] = (unsigned char)(i * 7 + i / 4096);
+		if (a && b && t && transport_alloc(t->conn, big, &at) == 0) {
+			w = transport_write_mem(t->conn, at, a, big);
+			rd = transport_read_mem(t->conn, b, at, big);
+			transport_free(t->conn, at);
+		}
+		CHECK(w == 0 && rd == 0 && memcmp(a, b, big) == 0,
+		      "1 MiB written to B's memory and read back whole (%d, %d)", w, rd);
+		free(a);
+		free(b);
+	}
 	r = persist_session_run(s, NULL, &sp, &id, why, sizeof why);
 	CHECK(r == 0 && id > 0, "run on B: child %lld (%s)", (long long)id, why);
 	r = persist_session_wait(s, id, 30000, &st);
