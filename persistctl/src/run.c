@@ -22,8 +22,11 @@ static const char help[] =
 "is kept in DIR/state.db, so 'persistctl restart ID' starts it again alike.\n"
 "\n"
 "  -e, --env NAME=VALUE   set NAME in its environment (repeatable)\n"
-"  -C, --cwd DIR     run it in DIR (relative: to the current directory)\n"
-"  -i, --stdin FILE  its stdin from FILE (relative: to the current directory)\n"
+"  -C, --cwd DIR     run it in DIR (relative: to the current directory;\n"
+"                    with --host: absolute on that host, default the far\n"
+"                    server's directory)\n"
+"  -i, --stdin FILE  its stdin from FILE (relative: to the current directory;\n"
+"                    with --host: absolute on that host)\n"
 "  -j, --json        print {\"id\": ID} instead of the bare id\n"
 "  -f, --fd NAME     pass the fd kept as NAME (see 'persistctl listen'); the\n"
 "                    first is fd 3, the next 4, ..., with LISTEN_FDS,\n"
@@ -88,10 +91,22 @@ int cmd_run(struct ctl *c, int argc, char **argv)
 	if (!here)
 		ctl_die(EXIT_RUNTIME, "cannot read the current directory: %s (cd somewhere that "
 			"exists)", strerror(errno));
-	/* Paths are kept for a restart from anywhere: made absolute now. */
-	cwd = ctl_abspath(here, dir);
-	if (in)
-		stdin_path = ctl_abspath(here, in);
+	/* Paths are kept for a restart from anywhere: made absolute now.  On
+	 * another host our directory means nothing: the child starts where
+	 * the far server runs, and a path given must be absolute there. */
+	if (c->host_opt) {
+		if ((dir && *dir != '/') || (in && *in != '/'))
+			ctl_usage_error("run", "with --host, --%s needs an absolute path on %s",
+					dir && *dir != '/' ? "cwd" : "stdin", c->host_opt);
+		cwd = dir ? strdup(dir) : NULL;
+		stdin_path = in ? strdup(in) : NULL;
+		if ((dir && !cwd) || (in && !stdin_path))
+			ctl_die(EXIT_RUNTIME, "out of memory");
+	} else {
+		cwd = ctl_abspath(here, dir);
+		if (in)
+			stdin_path = ctl_abspath(here, in);
+	}
 	envp = ctl_environ(sets, nsets);
 
 	ctl_open(c, PERSIST_SESSION_START);

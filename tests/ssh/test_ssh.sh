@@ -85,11 +85,19 @@ EOF
 echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 "$T/hostkey.pub")" >"$T/known_hosts"
 cp "$T/ssh_config" "$T/ssh_config2" # the Host far block, for the other sshds
 /usr/sbin/sshd -t -f "$T/sshd_config" || { echo "FAIL tests/ssh: sshd rejects its config"; exit 1; }
-# B: its own pid namespace (sh as its init), its own /proc and /tmp.
+# B: its own pid namespace (sh as its init), its own /proc and /tmp.  The
+# persist-server B runs is the one built here: when the build is under /tmp
+# (a clone in /tmp), B's fresh /tmp gets that one directory back, bound
+# from ours, so B has the program and its libraries and nothing else of
+# our /tmp.
+STAGE=$(dirname "$(dirname "$(readlink -f "$(command -v "$SRV")")")")
+mkdir -p "$T/hosttmp"
 unshare --pid --fork --mount-proc --kill-child sh -c '
+	case $3 in /tmp/*) mount --bind /tmp "$2/hosttmp" || exit 1 ;; esac
 	mount -t tmpfs -o mode=1777 tmpfs /tmp || exit 1
+	case $3 in /tmp/*) mkdir -p "$3" && mount --bind "$2/hosttmp${3#/tmp}" "$3" || exit 1 ;; esac
 	/usr/sbin/sshd -D -e -f "$1" 2>"$2/sshd.log" &
-	wait' sh "$T/sshd_config" "$T" &
+	wait' sh "$T/sshd_config" "$T" "$STAGE" &
 NSPID=$!
 export PERSIST_SSH="ssh -F $T/ssh_config"
 unset PERSIST_STATE_DIR XDG_RUNTIME_DIR PERSIST_CRASH_AT PERSIST_FAR_SERVER || true
@@ -137,6 +145,16 @@ r --host far wait --timeout 30 "$EX"
 if [ $rc = 3 ]; then ok "wait on B: exit 3"; else bad "wait on B"; fi
 r --host far logs --stdout "$EX"
 if [ "$out" = out-on-b ]; then ok "logs of a far child, read through the thread"; else bad "logs"; fi
+
+# ---- our directory means nothing on B ----
+ONLY_A=$(mktemp -d /tmp/persist-only-a.XXXXXX) # A's /tmp: B has its own
+out=$(cd "$ONLY_A" && timeout "$TO" ${PERSISTCTL_WRAP:-} "$P" --state "$A" --host far run -- sh -c 'exit 4' 2>"$T/err"); rc=$?
+err=$(cat "$T/err")
+rmdir "$ONLY_A"
+if [ $rc = 0 ]; then r --host far wait --timeout 30 "$out"; fi
+if [ $rc = 4 ]; then ok "run from a directory only A has: the child starts where B's server runs"; else bad "run from a directory only A has"; fi
+r --host far run --cwd relative/dir -- true
+case "$rc:$err" in 2:*"absolute path on far"*) ok "--cwd with --host must be absolute: $err";; *) bad "--cwd relative with --host";; esac
 
 # ---- a controller SIGKILLed at each crash point ----
 # Under valgrind (PERSISTCTL_WRAP) one crash point keeps the run small.
