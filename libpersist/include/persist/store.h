@@ -79,7 +79,7 @@ struct persist_thread_rec {
 	unsigned long long starttime; /* of pid, clock ticks since boot */
 	uint64_t epoch;               /* connection epoch last seen */
 	int64_t created_ms;           /* unix time; 0 on put: now */
-	/* Where the thread runs, kept since schema 3 (NULL: not known, or
+	/* Where the thread runs, kept since schema 4 (NULL: not known, or
 	 * this host for host).  A thread on another host has socket_path
 	 * "DEST:PATH" (PATH its socket there), so one store tells threads of
 	 * many hosts apart. */
