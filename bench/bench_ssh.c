@@ -365,7 +365,9 @@ static struct bench rows[] = {
 	  .val = { .fn = val_ssh_connect, .per_iter = 1, .fixed = 1 },
 	  .floor = { .fn = floor_ssh_true, .per_iter = 1, .fixed = 1 },
 	  .floor_name = "ssh host true", .target = "ratio <= 1.5", .met = met_1_5,
-	  .setup = connect_setup },
+	  .setup = connect_setup,
+	  /* 16 ssh connections of each kind, 1.4 s each on a loaded machine. */
+	  .watchdog_s = 300 },
 };
 #define NROWS (int)(sizeof rows / sizeof rows[0])
 

@@ -649,7 +649,7 @@ int bench_main(const struct layer *const *ls, int nl, const char *out)
 				continue;
 			}
 			fprintf(stderr, "bench: %s...\n", b->name);
-			alarm(WATCHDOG_S);
+			alarm(b->watchdog_s ? (unsigned)b->watchdog_s : WATCHDOG_S);
 			if ((r = measure(b)) < 0)
 				die(b->name, r);
 			alarm(0);

@@ -49,6 +49,7 @@ struct bench {
 	/* Set by the layer's setup: not measured, shown with this reason (no
 	 * double quotes: it goes into the JSON as is). */
 	const char *skipped;
+	int watchdog_s; /* 0: the harness's; more for rows of seconds an op */
 };
 
 /* One side of a timed benchmark, as the rows of every layer spell it. */

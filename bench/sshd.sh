@@ -16,6 +16,7 @@ shift
 skip() {
 	BENCH_SSH_SKIP=$1
 	export BENCH_SSH_SKIP
+	shift
 	exec "$@"
 }
 if [ "$(id -u)" != 0 ]; then
@@ -24,6 +25,8 @@ fi
 for x in /usr/sbin/sshd ssh ssh-keygen unshare python3; do
 	command -v "$x" >/dev/null 2>&1 || skip "$x missing (make deps)" "$@"
 done
+unshare --pid --fork --mount-proc true 2>/dev/null ||
+	skip "unshare --pid --fork --mount-proc fails here (no namespaces)" "$@"
 # Not under /tmp: B has its own /tmp, and sshd must still read this.
 T=$(mktemp -d /var/tmp/persist-bench-ssh.XXXXXX) || exit 1
 NSPID=
