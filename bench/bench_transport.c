@@ -40,7 +40,11 @@ static uint64_t lremote;          /* MIB it mapped: in our address space */
  * the others that came with it), *arg per iteration. */
 static int val_tp_pipelined(const void *arg, long iters)
 {
-	unsigned w = *(const unsigned *)arg;
+	return tp_pipelined(tc, srv2.pid, *(const unsigned *)arg, iters);
+}
+
+int tp_pipelined(struct transport_conn *c, int64_t pid, unsigned w, long iters)
+{
 	long total = iters * (long)w, sent = 0, got = 0;
 	struct near_request q;
 	int r = 0;
@@ -51,14 +55,14 @@ static int val_tp_pipelined(const void *arg, long iters)
 
 		/* Refill: as many go out as answers came in. */
 		for (; r == 0 && sent < total && sent - got < (long)w; sent++)
-			r = transport_submit(tc, &q);
+			r = transport_submit(c, &q);
 		if (r == 0)
-			r = transport_wait(tc, &ret); /* sends, then reads what came */
+			r = transport_wait(c, &ret); /* sends, then reads what came */
 		while (r == 0) {
-			if (ret != srv2.pid)
+			if (ret != pid)
 				r = -EPROTO;
 			got++;
-			if (r == 0 && (r = transport_result(tc, &ret)) == -EAGAIN) {
+			if (r == 0 && (r = transport_result(c, &ret)) == -EAGAIN) {
 				r = 0;
 				break;
 			}

@@ -116,7 +116,7 @@ struct hcmd {
 
 /* No timeouts here: the helper idles while the server is measured, and it
  * sees end of file when the benchmark exits, however that happens. */
-static void helper_main(int fd)
+int helper_serve(int fd)
 {
 	static unsigned char buf[MIB];
 	struct hcmd c;
@@ -127,7 +127,7 @@ static void helper_main(int fd)
 		int r = 0;
 
 		if (c.size > sizeof buf)
-			_exit(2);
+			return -EPROTO;
 		for (uint64_t i = 0; i < c.count && r == 0; i++) {
 			switch (c.op) {
 			case H_ECHO:
@@ -142,16 +142,16 @@ static void helper_main(int fd)
 				r = write_full(fd, buf, c.size);
 				break;
 			default:
-				_exit(2);
+				return -EPROTO;
 			}
 		}
 		/* A sink acknowledges, so the sender times the whole transfer. */
 		if (r == 0 && c.op == H_SINK)
 			r = write_full(fd, &c.count, 8);
 		if (r < 0)
-			_exit(1);
+			return r;
 	}
-	_exit(0);
+	return 0;
 }
 
 static int helper_start(void)
@@ -165,31 +165,36 @@ static int helper_start(void)
 		return -errno;
 	if (helper_pid == 0) {
 		close(sv[0]);
-		helper_main(sv[1]);
+		_exit(helper_serve(sv[1]) < 0);
 	}
 	close(sv[1]);
 	hfd = sv[0];
 	return set_timeouts(hfd);
 }
 
-static int helper_cmd(uint64_t op, uint64_t size, uint64_t count)
+static int helper_cmd(int fd, uint64_t op, uint64_t size, uint64_t count)
 {
 	struct hcmd c = { op, size, count };
-	return write_full(hfd, &c, sizeof c);
+	return write_full(fd, &c, sizeof c);
 }
 
 /* ---- The shared floors -------------------------------------------------- */
 
 int floor_pingpong(const void *arg, long iters)
 {
-	int r = helper_cmd(H_ECHO, 8, (uint64_t)iters);
-
 	(void)arg;
+	return pingpong_fd(hfd, iters);
+}
+
+int pingpong_fd(int fd, long iters)
+{
+	int r = helper_cmd(fd, H_ECHO, 8, (uint64_t)iters);
+
 	for (long i = 0; i < iters && r == 0; i++) {
 		uint64_t v = (uint64_t)i;
-		r = write_full(hfd, &v, 8);
+		r = write_full(fd, &v, 8);
 		if (r == 0)
-			r = read_full(hfd, &v, 8);
+			r = read_full(fd, &v, 8);
 		if (r == 0 && v != (uint64_t)i)
 			r = -EPROTO;
 	}
@@ -213,14 +218,18 @@ int floor_raw_syscall(const void *arg, long iters)
  * writev pay fewer syscalls than this side, if anything.) */
 int floor_stream_out(const void *arg, long iters)
 {
-	const struct mem *m = arg;
+	return stream_out_fd(hfd, arg, iters);
+}
+
+int stream_out_fd(int fd, const struct mem *m, long iters)
+{
 	uint64_t chunks = (uint64_t)iters * m->batch, ack = 0;
-	int r = helper_cmd(H_SINK, m->size, chunks);
+	int r = helper_cmd(fd, H_SINK, m->size, chunks);
 
 	for (uint64_t i = 0; i < chunks && r == 0; i++)
-		r = write_full(hfd, src + (i % m->batch) * m->size, m->size);
+		r = write_full(fd, src + (i % m->batch) * m->size, m->size);
 	if (r == 0)
-		r = read_full(hfd, &ack, 8);
+		r = read_full(fd, &ack, 8);
 	return r == 0 && ack != chunks ? -EPROTO : r;
 }
 
@@ -228,7 +237,7 @@ int floor_stream_in(const void *arg, long iters)
 {
 	const struct mem *m = arg;
 	uint64_t chunks = (uint64_t)iters * m->batch;
-	int r = helper_cmd(H_SOURCE, m->size, chunks);
+	int r = helper_cmd(hfd, H_SOURCE, m->size, chunks);
 
 	for (uint64_t i = 0; i < chunks && r == 0; i++)
 		r = read_full(hfd, dst + (i % m->batch) * m->size, m->size);
@@ -545,6 +554,10 @@ static void print_table(const struct bench *b, int n)
 	for (int i = 0; i < n; i++, b++) {
 		char v[32], f[32];
 
+		if (b->skipped) {
+			printf("%-24s %10s  %s\n", b->name, "skipped:", b->skipped);
+			continue;
+		}
 		fmt(v, sizeof v, b->value);
 		fmt(f, sizeof f, b->floor_value);
 		printf("%-24s %10s %-6s %10s %7.2f  %-24s %-4s %5.0f%%  %s\n", b->name, v,
@@ -565,6 +578,11 @@ static int write_json(const char *path, const struct bench *b, int n)
 		return -errno;
 	fprintf(f, "{\n");
 	for (int i = 0; i < n; i++, b++) {
+		if (b->skipped) {
+			fprintf(f, "  \"%s\": {\"skipped\": \"%s\"}%s\n", b->name,
+				b->skipped, i + 1 < n ? "," : "");
+			continue;
+		}
 		fprintf(f, "  \"%s\": {\"value\": %.6g, \"unit\": \"%s\", \"floor\": %.6g, "
 			"\"ratio\": %.6g, \"floor_name\": \"%s\"", b->name, b->value,
 			unit_names[b->unit], b->floor_value, b->ratio,
@@ -625,8 +643,13 @@ int bench_main(const struct layer *const *ls, int nl, const char *out)
 
 			if (only && !listed(only, b->name))
 				continue;
+			if (b->skipped) {
+				fprintf(stderr, "bench: %s skipped: %s\n", b->name, b->skipped);
+				done[n++] = *b;
+				continue;
+			}
 			fprintf(stderr, "bench: %s...\n", b->name);
-			alarm(WATCHDOG_S);
+			alarm(b->watchdog_s ? (unsigned)b->watchdog_s : WATCHDOG_S);
 			if ((r = measure(b)) < 0)
 				die(b->name, r);
 			alarm(0);

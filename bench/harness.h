@@ -46,6 +46,10 @@ struct bench {
 	/* Not a timing: fills value, floor_value, ratio and noise itself. */
 	int (*custom)(struct bench *);
 	int (*setup)(void); /* may be NULL: once, before the runs, untimed */
+	/* Set by the layer's setup: not measured, shown with this reason (no
+	 * double quotes: it goes into the JSON as is). */
+	const char *skipped;
+	int watchdog_s; /* 0: the harness's; more for rows of seconds an op */
 };
 
 /* One side of a timed benchmark, as the rows of every layer spell it. */
@@ -109,6 +113,19 @@ int floor_raw_syscall(const void *arg, long iters);
 /* The bytes of a struct mem (arg) to / from the helper. */
 int floor_stream_out(const void *arg, long iters);
 int floor_stream_in(const void *arg, long iters);
+
+/* The same floors to the helper's protocol served on another socket fd
+ * (helper_serve), e.g. through an ssh forward.  Returns: 0 or -errno. */
+int pingpong_fd(int fd, long iters);
+int stream_out_fd(int fd, const struct mem *m, long iters);
+/* Serves the helper's protocol on fd until end of file.  Returns: 0 at end
+ * of file; -EPROTO (a bad command) or the I/O's -errno. */
+int helper_serve(int fd);
+/* *w getpid requests kept in flight through c, refilled as answers come,
+ * each checked against pid; iters * w requests in all (bench_transport.c).
+ * Returns: 0 or -errno (-EPROTO: a wrong answer). */
+struct transport_conn;
+int tp_pipelined(struct transport_conn *c, int64_t pid, unsigned w, long iters);
 
 /* Targets that more than one layer sets: the text shown and its test. */
 #define TARGET_PIPELINED "ratio <= 1.3"
