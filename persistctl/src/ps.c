@@ -26,9 +26,21 @@ static const char help[] =
 "               exit_code (number or null), signal (number or null), argv\n"
 "               (list of strings), started, ended (ISO-8601 UTC strings or\n"
 "               null), restart_of (number or null: the child it restarted),\n"
-"               cwd (string or null).  Bytes that are not UTF-8 become U+FFFD.\n";
+"               cwd (string or null), host (string: the ssh destination of\n"
+"               its thread, or null: this host).  Bytes that are not UTF-8\n"
+"               become U+FFFD.\n";
 
-static void print_json(const struct persist_child_rec *recs, size_t n)
+/* The host of thread id among ths (NULL: this host, or not known). */
+static const char *host_of(const struct persist_thread_rec *ths, size_t nth, int64_t id)
+{
+	for (size_t i = 0; i < nth; i++)
+		if (ths[i].id == id)
+			return ths[i].host;
+	return NULL;
+}
+
+static void print_json(const struct persist_child_rec *recs, size_t n,
+		       const struct persist_thread_rec *ths, size_t nth)
 {
 	fputc('[', stdout);
 	for (size_t i = 0; i < n; i++) {
@@ -63,6 +75,8 @@ static void print_json(const struct persist_child_rec *recs, size_t n)
 			fputs(", \"restart_of\": null", stdout);
 		fputs(", \"cwd\": ", stdout);
 		json_str(stdout, r->cwd);
+		fputs(", \"host\": ", stdout);
+		json_str(stdout, host_of(ths, nth, r->thread_id));
 		fputc('}', stdout);
 	}
 	fputs(n ? "\n]\n" : "]\n", stdout);
@@ -116,9 +130,10 @@ int cmd_ps(struct ctl *c, int argc, char **argv)
 		{ 0, 0, 0, 0 },
 	};
 	struct persist_child_rec *recs;
+	struct persist_thread_rec *ths = NULL;
 	const char *name = NULL;
 	int o, json = 0, r, state = -1;
-	size_t n, kept = 0;
+	size_t n, kept = 0, nth = 0;
 
 	while ((o = ctl_getopt(argc, argv, "+:js:n:h", opts, "ps", help)) != -1) {
 		if (o == 'j')
@@ -139,6 +154,10 @@ int cmd_ps(struct ctl *c, int argc, char **argv)
 	if (r < 0)
 		ctl_fail(c, r, "cannot read the children from %s: %s", c->db,
 			persist_store_errmsg(ctl_store(c)));
+	/* Which host each child's thread is on (--json's host). */
+	if (json && (r = persist_store_thread_list(ctl_store(c), &ths, &nth)) < 0)
+		ctl_fail(c, r, "cannot read the threads from %s: %s", c->db,
+			persist_store_errmsg(ctl_store(c)));
 	ctl_close(c);
 	/* The filters: the survivors move to the front. */
 	for (size_t i = 0; i < n; i++) {
@@ -153,9 +172,10 @@ int cmd_ps(struct ctl *c, int argc, char **argv)
 	if (!json && c->host_opt)
 		printf("host: %s\n", c->host_opt);
 	if (json)
-		print_json(recs, kept);
+		print_json(recs, kept, ths, nth);
 	else
 		print_table(recs, kept);
 	persist_child_recs_free(recs, n);
+	persist_thread_recs_free(ths, nth);
 	return EXIT_OK;
 }

@@ -52,11 +52,12 @@ psj() {
 import json, sys
 d = json.load(sys.stdin)
 keys = {"id", "name", "pid", "state", "exit_code", "signal", "argv", "started", "ended",
-	"restart_of", "cwd"}
+	"restart_of", "cwd", "host"}
 for o in d:
     assert set(o) == keys, sorted(o)
     assert isinstance(o["argv"], list) and all(isinstance(a, str) for a in o["argv"])
     assert o["state"] in ("intent", "running", "exited", "killed", "lost"), o
+    assert o["host"] is None, o  # every thread of these tests is on this host
 byid = {o["id"]: o for o in d}
 print(eval(sys.argv[1]))' "$1"
 }

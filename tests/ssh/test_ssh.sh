@@ -135,6 +135,9 @@ r --host far ps
 pid=$(printf '%s\n' "$out" | awk -v id="$SL" '$1 == id { print $3 }')
 if [ -n "$pid" ] && check_b_comm "$pid" sleep; then ok "ps shows the child with B's pid $pid"; else bad "child pid on B"; fi
 case $out in "host: far"*) ok "ps names the host";; *) bad "ps without host";; esac
+r --host far ps --json
+js=$(printf '%s' "$out" | python3 -c 'import json,sys; print([o["host"] for o in json.load(sys.stdin) if o["name"] == "sleeper"])')
+if [ "$js" = "['far']" ]; then ok "ps --json: the child's host"; else bad "ps --json host: $js"; fi
 r --host far status
 case $out in *"host:      far"*"server:    running, pid $SPID"*) ok "status names the host and B's server";; *) bad "status";; esac
 
