@@ -92,6 +92,8 @@ static int connect_server(struct persist_session *s, char *why, size_t whylen)
 	long pid;
 	int r;
 
+	const struct persist__far_nudge nudge = { persist__ssh_nudge, s };
+
 	for (int tries = 0;; tries++) {
 		if (s->far && s->relay) {
 			int fd;
@@ -99,8 +101,8 @@ static int connect_server(struct persist_session *s, char *why, size_t whylen)
 			r = persist__ssh_relay(s, s->start, &fd, why, whylen);
 			if (r == 0)
 				r = persist__thread_attach_far(&s->t, fd, "relay",
-							       PERSIST_SESSION_DEADLINE_MS, why,
-							       whylen);
+							       PERSIST_SESSION_DEADLINE_MS, &nudge,
+							       why, whylen);
 			if (r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE) {
 				/* Its ssh's last words say whether the relay found
 				 * no server (they are all there once it ended). */
@@ -112,7 +114,7 @@ static int connect_server(struct persist_session *s, char *why, size_t whylen)
 			}
 		} else if (s->far)
 			r = persist__thread_connect_far(&s->t, s->sock, PERSIST_SESSION_DEADLINE_MS,
-							why, whylen);
+							&nudge, why, whylen);
 		else
 			r = persist_thread_connect(&s->t, s->sock, 1, PERSIST_SESSION_DEADLINE_MS,
 						   why, whylen);

@@ -44,6 +44,7 @@ struct persist_session {
 	int relay;                 /* through ssh's stdio and persist-server
 				      --relay, not a forward */
 	int start;                 /* this acquire may start the far server */
+	int64_t far_nudged_ms;     /* when persist__ssh_nudge last signalled */
 };
 
 /* session_ssh.c: sock, lock_path and ssh_err for host in DIR.
@@ -63,6 +64,9 @@ int persist__ssh_relay(struct persist_session *s, int start, int *fd, char *why,
 int persist__far_unlink(struct persist_session *s, const char *path);
 /* End the forward's ssh (bounded).  Returns: nothing. */
 void persist__ssh_stop(struct persist_session *s);
+/* Interrupt the far server's blocking syscall on its host (one more ssh);
+ * arg is the session.  A persist__far_nudge's fn.  Returns: nothing. */
+void persist__ssh_nudge(void *arg);
 /* What ssh said about a connection through the forward that was closed
  * before the hello.  Returns: -ECONNREFUSED (nothing listens at the far
  * socket); -EACCES (the far sshd refuses unix-socket forwarding); 0 (it

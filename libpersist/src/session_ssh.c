@@ -359,6 +359,70 @@ static int ssh_connect_once(struct persist_session *s, int start, int64_t deadli
 	return 0;
 }
 
+/* Interrupt the far server's syscall on its own host (docs/design.md,
+ * decision 6: a controller that died inside a blocking syscall must not
+ * lock everyone out).  The peer of our socket is ssh, so the signal goes
+ * by one more ssh: to the server this store last recorded for the thread,
+ * checked on B to still be that process (pid and start time) before the
+ * signal, so a pid reused there is left alone.  At most once a second,
+ * each ssh bounded by NUDGE_SSH_MS; errors are ignored (the connect's own
+ * deadline says the rest). */
+#define NUDGE_SSH_MS 10000
+void persist__ssh_nudge(void *arg)
+{
+	struct persist_session *s = arg;
+	struct persist_thread_rec rec = { 0 };
+	char key[sizeof s->key], cmd[256];
+	const char *ssh = getenv("PERSIST_SSH");
+	char line[1024];
+	const char *argv[] = { "/bin/sh", "-c", line, "persist-ssh", "--", s->host, cmd, NULL };
+	posix_spawn_file_actions_t fa;
+	int64_t now = persist__mono_ms(), deadline;
+	pid_t pid;
+	int r;
+
+	if (s->far_nudged_ms && now - s->far_nudged_ms < 1000)
+		return;
+	s->far_nudged_ms = now;
+	if (!s->rdir[0] || snprintf(key, sizeof key, "%s:%s/sock", s->host, s->rdir) >=
+				   (int)sizeof key ||
+	    persist_store_thread_find(s->st, key, &rec) < 0)
+		return;
+	r = rec.pid > 0 ? 0 : -ESRCH;
+	if (r == 0)
+		snprintf(cmd, sizeof cmd, "p=%d; st=%llu; [ \"$(sed 's/.*) //' /proc/$p/stat "
+			 "2>/dev/null | cut -d' ' -f20)\" = \"$st\" ] && kill -URG $p",
+			 rec.pid, (unsigned long long)rec.starttime);
+	persist_thread_rec_clear(&rec);
+	if (r < 0)
+		return;
+	if (!ssh || !*ssh)
+		ssh = "ssh";
+	if (snprintf(line, sizeof line, "exec %s \"$@\"", ssh) >= (int)sizeof line)
+		return;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	r = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0)
+		return;
+	deadline = now + NUDGE_SSH_MS;
+	for (;;) {
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		pid_t w = waitpid(pid, NULL, WNOHANG);
+		if (w == pid || (w < 0 && errno != EINTR))
+			return;
+		if (persist__mono_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			return;
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
 int persist__ssh_refused(struct persist_session *s, char *why, size_t whylen)
 {
 	char said[512];

@@ -90,6 +90,7 @@ struct server_peer {
 	int known;  /* looked up (whether or not it may be signalled) */
 	int pid;    /* in our pid namespace; 0: not to be signalled */
 	int pidfd;  /* -1 if the kernel gives none */
+	const struct persist__far_nudge *far; /* a far server: its own way */
 };
 
 /* Who listens at the other end of the connected unix socket fd.  Connecting
@@ -128,6 +129,11 @@ static void nudge(int fd, struct server_peer *p)
 {
 	long r = -ENOSYS;
 
+	if (p->far) {
+		if (p->far->fn)
+			p->far->fn(p->far->arg);
+		return;
+	}
 	if (!p->known)
 		find_server(fd, p);
 	if (!p->pid)
@@ -242,9 +248,10 @@ static int far_task_init(struct persist_thread *t, struct near_sysif *sysif)
 
 /* fd >= 0: a connected stream to the server (path only names it). */
 static int connect_thread(struct persist_thread *t, const char *path, int fd, int takeover,
-			  int timeout_ms, int far, char *why, size_t whylen)
+			  int timeout_ms, const struct persist__far_nudge *far, char *why,
+			  size_t whylen)
 {
-	struct server_peer peer = { 0, 0, -1 };
+	struct server_peer peer = { 0, 0, -1, far };
 	int64_t deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 	struct transport_conn *c;
 	int r;
@@ -255,8 +262,18 @@ static int connect_thread(struct persist_thread *t, const char *path, int fd, in
 		return -ENAMETOOLONG;
 	/* Waiting our turn must never cut into the current controller's
 	 * syscall: only a takeover interrupts. */
-	if (fd >= 0)
-		r = transport_attach(fd, timeout_ms, &c, why, whylen);
+	if (fd >= 0) {
+		/* The relay: its server says hello only once it accepts,
+		 * which one stuck in a syscall does not: nudge it meanwhile. */
+		r = takeover ? await_server(fd, deadline, &peer) : 0;
+		if (r < 0) {
+			persist__say(why, whylen, "no hello from the server through %s: %s", path,
+				     strerror(-r));
+			near_syscall1(__NR_close, fd);
+		} else {
+			r = transport_attach(fd, left_ms(deadline), &c, why, whylen);
+		}
+	}
 	else if (!takeover)
 		r = transport_connect(path, timeout_ms, &c, why, whylen);
 	else
@@ -298,19 +315,26 @@ PERSIST_EXPORT int persist_thread_connect(struct persist_thread *t, const char *
 					  int takeover, int timeout_ms,
 					  char *why, size_t whylen)
 {
-	return connect_thread(t, path, -1, takeover, timeout_ms, 0, why, whylen);
+	return connect_thread(t, path, -1, takeover, timeout_ms, NULL, why, whylen);
 }
 
+/* A far connection always has a nudge (perhaps doing nothing): what
+ * makes connect_thread treat the thread as far. */
+static const struct persist__far_nudge no_nudge = { NULL, NULL };
+
 int persist__thread_connect_far(struct persist_thread *t, const char *path, int timeout_ms,
-				char *why, size_t whylen)
+				const struct persist__far_nudge *nudge, char *why, size_t whylen)
 {
-	return connect_thread(t, path, -1, 1, timeout_ms, 1, why, whylen);
+	return connect_thread(t, path, -1, 1, timeout_ms, nudge ? nudge : &no_nudge, why,
+			      whylen);
 }
 
 int persist__thread_attach_far(struct persist_thread *t, int fd, const char *name,
-			       int timeout_ms, char *why, size_t whylen)
+			       int timeout_ms, const struct persist__far_nudge *nudge,
+			       char *why, size_t whylen)
 {
-	return connect_thread(t, name, fd, 1, timeout_ms, 1, why, whylen);
+	return connect_thread(t, name, fd, 1, timeout_ms, nudge ? nudge : &no_nudge, why,
+			      whylen);
 }
 
 PERSIST_EXPORT int persist_reconnect(struct persist_thread *t, int timeout_ms,

@@ -7,14 +7,20 @@
  * shortcut is taken across hosts (memory in-band, a task whose pid
  * namespace equals none of ours); a child runs on B, its status is
  * waited for through the thread and recorded; its log is read through
- * the thread; a bad destination and a far host with no server give the
- * documented errors.  Exit 0 when every check held. */
+ * the thread; a controller SIGKILLed while B's server is inside a
+ * blocking syscall for it (ppoll with no timeout) does not lock the next
+ * one out: the next session interrupts that syscall on B and is served by
+ * the same server; a bad destination and a far host with no server give
+ * the documented errors.  Exit 0 when every check held. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <asm/unistd.h>
 #include <persist/session.h>
 #include <transport/mem.h>
 
@@ -104,6 +110,47 @@ int main(int argc, char **argv)
 	      "persist_session_log_read through the thread: %d '%.*s'", r, (int)loglen,
 	      log ? log : "");
 	free(log);
+	{
+		/* A controller that dies inside a blocking syscall of B's
+		 * server: ppoll with no fds and no timeout never returns by
+		 * itself. */
+		int server = rec->pid, p[2], status;
+		char c;
+		pid_t pid;
+
+		persist_session_close(s);
+		s = NULL;
+		if (pipe(p) < 0)
+			return 1;
+		fflush(NULL);
+		pid = fork();
+		if (pid == 0) {
+			struct persist_session *s2 = NULL;
+			close(p[0]);
+			if (persist_session_open_host(&far, argv[1], 0, &s2, why, sizeof why) < 0)
+				_exit(1);
+			if (write(p[1], "x", 1) != 1)
+				_exit(1);
+			transport_syscall(persist_session_thread(s2)->conn, __NR_ppoll, 0, 0, 0, 0,
+					  0, 0);
+			_exit(1);
+		}
+		close(p[1]);
+		r = (int)read(p[0], &c, 1);
+		close(p[0]);
+		/* Long enough for the request to reach B's server. */
+		usleep(700 * 1000);
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		CHECK(r == 1 && WIFSIGNALED(status), "a controller SIGKILLed while B's server is in "
+		      "ppoll for it");
+		r = persist_session_open_host(&far, argv[1], 0, &s, why, sizeof why);
+		CHECK(r == 0 && persist_session_thread_rec(s)->pid == server,
+		      "the next session interrupts the syscall on B and is served by the same "
+		      "server (pid %d): %d %s", server, r, why);
+		if (r < 0)
+			return 1;
+	}
 	r = persist_session_stop(s, 1000, why, sizeof why);
 	CHECK(r == 0, "stop the far thread: %d %s", r, why);
 	persist_session_close(s);
