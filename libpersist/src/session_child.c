@@ -308,7 +308,7 @@ PERSIST_EXPORT int persist_session_wait(struct persist_session *s, int64_t id, i
 {
 	struct persist_child_rec r = { 0 };
 	int64_t deadline = timeout_ms < 0 ? -1 : persist__mono_ms() + timeout_ms, slice = 50;
-	int x;
+	int x, drops = 0;
 
 	memset(st, 0, sizeof *st);
 	for (;;) {
@@ -328,6 +328,16 @@ PERSIST_EXPORT int persist_session_wait(struct persist_session *s, int64_t id, i
 			goto out;
 		}
 		x = persist__settle(s, &r, "wait");
+		if ((x == -ECONNRESET || x == -EPIPE) && drops++ < 3) {
+			/* The connection dropped during the look (a killed ssh,
+			 * a server taken over): take the thread back as after a
+			 * sleep; its recovery settles what the look began. */
+			persist__release(s);
+			x = persist__acquire(s, PERSIST_SESSION_OFFLINE, 0, NULL, 0);
+			if (x < 0)
+				goto out;
+			continue;
+		}
 		if (x < 0)
 			goto out;
 		if (x == 1)

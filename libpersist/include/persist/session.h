@@ -225,7 +225,9 @@ PERSIST_EXPORT int persist_session_restart(struct persist_session *s, int64_t id
  * just looks, < 0 waits without limit.  The status is committed before the
  * child is reaped.  While it sleeps, the thread is not held: the lock and
  * the connection are let go, so other controllers work meanwhile, and
- * taken back (with recovery) before it returns.  It sleeps on a pidfd when
+ * taken back (with recovery) before it returns; a connection that drops
+ * while it looks (a killed ssh) is taken back the same way, up to 3 times
+ * in one wait.  It sleeps on a pidfd when
  * the thread is proven to share our pid namespace; elsewhere (or without
  * pidfds) it looks again after slices of 50 ms growing to 1 s.  Handles
  * got from the session before (persist_session_thread, fd_get) are stale
