@@ -130,10 +130,32 @@ static void ssh_said(struct persist_session *s, char *buf, size_t len)
 	fclose(f);
 }
 
+/* Reap pid within ms, SIGKILLing it then.  Returns: the signal that ended
+ * it from outside (0: it exited, could not be waited for, or we killed it:
+ * an ssh killed by someone else is worth another try, ours is not). */
+static int reap_within(pid_t pid, int64_t ms)
+{
+	int64_t deadline = persist__mono_ms() + ms;
+
+	for (;;) {
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		int st = 0;
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			return WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+		if (w < 0 && errno != EINTR)
+			return 0;
+		if (persist__mono_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			return 0;
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
 void persist__ssh_stop(struct persist_session *s)
 {
-	int64_t deadline;
-
 	if (s->ssh_in >= 0)
 		close(s->ssh_in); /* the far cat ends, and the session with it */
 	if (s->ssh_out >= 0)
@@ -141,25 +163,7 @@ void persist__ssh_stop(struct persist_session *s)
 	s->ssh_in = s->ssh_out = -1;
 	if (s->ssh_pid <= 0)
 		return;
-	deadline = persist__mono_ms() + 2000;
-	s->ssh_killed = 0;
-	for (;;) {
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
-		int st = 0;
-		pid_t w = waitpid(s->ssh_pid, &st, WNOHANG);
-		if (w == s->ssh_pid) {
-			s->ssh_killed = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
-			break;
-		}
-		if (w < 0 && errno != EINTR)
-			break;
-		if (persist__mono_ms() > deadline) {
-			kill(s->ssh_pid, SIGKILL);
-			waitpid(s->ssh_pid, NULL, 0);
-			break;
-		}
-		nanosleep(&ts, NULL);
-	}
+	s->ssh_killed = reap_within(s->ssh_pid, 2000);
 	s->ssh_pid = 0;
 }
 
@@ -377,7 +381,7 @@ void persist__ssh_nudge(void *arg)
 	char line[1024];
 	const char *argv[] = { "/bin/sh", "-c", line, "persist-ssh", "--", s->host, cmd, NULL };
 	posix_spawn_file_actions_t fa;
-	int64_t now = persist__mono_ms(), deadline;
+	int64_t now = persist__mono_ms();
 	pid_t pid;
 	int r;
 
@@ -408,19 +412,7 @@ void persist__ssh_nudge(void *arg)
 	posix_spawn_file_actions_destroy(&fa);
 	if (r != 0)
 		return;
-	deadline = now + NUDGE_SSH_MS;
-	for (;;) {
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
-		pid_t w = waitpid(pid, NULL, WNOHANG);
-		if (w == pid || (w < 0 && errno != EINTR))
-			return;
-		if (persist__mono_ms() > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			return;
-		}
-		nanosleep(&ts, NULL);
-	}
+	reap_within(pid, NUDGE_SSH_MS);
 }
 
 int persist__ssh_refused(struct persist_session *s, char *why, size_t whylen)
