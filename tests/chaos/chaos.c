@@ -256,15 +256,21 @@ static void cont_servers(void)
 
 static void ctl_error(int i, pid_t pid, int status, const char *what)
 {
-	char path[128], msg[600] = "";
+	char path[128], msg[4096] = "";
 	int fd;
 
 	snprintf(path, sizeof path, "%s/ctl.%d.err", run.base, i);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		ssize_t l = read(fd, msg, sizeof msg - 1);
+		/* All of it on one line: a sanitizer's report (a leak report
+		 * begins with an empty line) must not read as silence. */
+		for (ssize_t k = 0; k < l; k++)
+			if (msg[k] == '\n' || msg[k] == '\0')
+				msg[k] = ' ';
 		msg[l > 0 ? l : 0] = 0;
-		msg[strcspn(msg, "\n")] = 0;
+		l = (ssize_t)strspn(msg, " ");
+		memmove(msg, msg + l, strlen(msg + l) + 1);
 		close(fd);
 	}
 	expect(INV_CONTROLLER, 0, "chaos-ctl %d (pid %d) %s (status %#x): %s", i, pid, what,
