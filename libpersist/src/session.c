@@ -500,8 +500,12 @@ static int far_record(struct persist_session *s, struct persist_thread_rec *rec)
  * when the recorded server is gone (then its live children are lost). */
 static int offline(struct persist_session *s, char *why, size_t whylen)
 {
-	int r = s->far ? far_record(s, &s->rec) : persist_store_thread_find(s->st, s->key, &s->rec);
+	int r;
 
+	/* A session taken back offline (after a wait slept) still holds the
+	 * record of its connected days. */
+	persist_thread_rec_clear(&s->rec);
+	r = s->far ? far_record(s, &s->rec) : persist_store_thread_find(s->st, s->key, &s->rec);
 	if (r == -ENOENT) {
 		memset(&s->rec, 0, sizeof s->rec);
 		return 0;

@@ -1064,12 +1064,69 @@ static void crash_at(void **state)
 	persist_session_close(s);
 }
 
-int main(void)
+static const char *self_exe; /* argv[0], for --stop-other */
+
+/* A wait sleeps without the lock; another controller takes it and stops
+ * the server meanwhile.  The wait answers from the store (SIGTERM, the
+ * stop's) and leaves the session offline; under ASan or valgrind this also
+ * proves the record the session held is freed when the offline store
+ * replaces it (a leak once, found by the chaos test). */
+static void wait_while_another_stops(void **state)
+{
+	struct persist_session *s;
+	struct persist_exit st;
+	int64_t sleeper;
+	int status;
+	pid_t other;
+
+	(void)state;
+	s = open_ok(PERSIST_SESSION_START);
+	sleeper = run_ok(s, NULL, SLEEPER, 0);
+	fflush(NULL);
+	other = fork();
+	assert_true(other >= 0);
+	if (other == 0) {
+		/* A program of its own (SQLite forbids using a connection
+		 * across fork): stop_other below. */
+		execl(self_exe, self_exe, "--stop-other", sdir, (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(persist_session_wait(s, sleeper, 60000, &st), 0);
+	assert_int_equal(st.exited, 1);
+	assert_int_equal(st.killed, 1);
+	assert_int_equal(st.code, SIGTERM);
+	assert_int_equal(persist_session_connected(s), 0);
+	assert_int_equal(waitpid(other, &status, 0), other);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	persist_session_close(s);
+	server = 0;
+}
+
+/* test_session --stop-other DIR: the other controller of
+ * wait_while_another_stops.  Its open blocks on the lock until the wait
+ * lets it go.  Returns: the exit status. */
+static int stop_other(const char *dir)
+{
+	struct persist_session *o = NULL;
+	char why[512] = "";
+	int r = persist_session_open(dir, 0, &o, why, sizeof why);
+
+	if (r == 0)
+		r = persist_session_stop(o, 300, why, sizeof why);
+	if (r < 0)
+		fprintf(stderr, "the other controller: %s: %s\n", strerror(-r), why);
+	if (o)
+		persist_session_close(o);
+	return r < 0;
+}
+
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest api[] = {
 		cmocka_unit_test_setup_teardown(run_wait_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(named_children, setup, teardown),
 		cmocka_unit_test_setup_teardown(stop_then_offline, setup, teardown),
+		cmocka_unit_test_setup_teardown(wait_while_another_stops, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_dir_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(killed_inside_a_blocking_syscall, setup, teardown),
 		cmocka_unit_test_setup_teardown(server_ends_while_connecting, setup, teardown),
@@ -1078,6 +1135,10 @@ int main(void)
 	enum { NCRASH = sizeof crash_cases / sizeof crash_cases[0] };
 	struct CMUnitTest crash[NCRASH];
 	static char names[NCRASH][64];
+
+	self_exe = argv[0];
+	if (argc == 3 && strcmp(argv[1], "--stop-other") == 0)
+		return stop_other(argv[2]);
 	int failed;
 
 	/* Detached servers and their orphans come to us, not to init. */
