@@ -37,80 +37,29 @@ r() {
 # on_b CMD: a command on B, through the same sshd.
 on_b() { timeout "$TO" ssh -F "$T/ssh_config" far "$@"; }
 
-NSPID=
+. "$(dirname "$0")/far_host.sh"
 cleanup() {
-	[ -n "$NSPID" ] && kill -KILL "$NSPID" 2>/dev/null # --kill-child: B ends
-	[ -n "$NSPID" ] && wait "$NSPID" 2>/dev/null
+	far_stop
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
 
 # ---- host B ----
-mkdir -p /run/sshd "$T/bin" "$T/nobin"
+mkdir -p "$T/bin" "$T/nobin"
 chmod 700 "$T"
 ln -s "$(command -v "$SRV")" "$T/bin/persist-server" 2>/dev/null || ln -s "$SRV" "$T/bin/persist-server"
-ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey" || exit 1
-ssh-keygen -q -t ed25519 -N '' -f "$T/userkey" || exit 1
-cp "$T/userkey.pub" "$T/authorized_keys"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-sshd_cfg() { # sshd_cfg FILE PORT PATH-DIR
-	cat >"$1" <<EOF
-Port $2
-ListenAddress 127.0.0.1
-HostKey $T/hostkey
-AuthorizedKeysFile $T/authorized_keys
-PidFile none
-UsePAM no
-StrictModes no
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-AllowStreamLocalForwarding yes
-SetEnv PATH=$3:/usr/bin:/bin:/usr/sbin:/sbin
-EOF
-}
-sshd_cfg "$T/sshd_config" "$PORT" "$T/bin"
-cat >"$T/ssh_config" <<EOF
-Host far
-	HostName 127.0.0.1
-	Port $PORT
-	User root
-	IdentityFile $T/userkey
-	IdentitiesOnly yes
-	UserKnownHostsFile $T/known_hosts
-	StrictHostKeyChecking yes
-	BatchMode yes
-	LogLevel ERROR
-EOF
-echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 "$T/hostkey.pub")" >"$T/known_hosts"
-cp "$T/ssh_config" "$T/ssh_config2" # the Host far block, for the other sshds
-/usr/sbin/sshd -t -f "$T/sshd_config" || { echo "FAIL tests/ssh: sshd rejects its config"; exit 1; }
-# B: its own pid namespace (sh as its init), its own /proc and /tmp.  The
-# persist-server B runs is the one built here: when the build is under /tmp
-# (a clone in /tmp), B's fresh /tmp gets that one directory back, bound
-# from ours, so B has the program and its libraries and nothing else of
-# our /tmp.
+far_keys || exit 1
+PORT=$(far_port)
+far_sshd_cfg "$T/sshd_config" "$PORT" "$T/bin"
+far_ssh_cfg far "$PORT"
+# B runs the persist-server built here: when the build is under /tmp (a
+# clone in /tmp), B's fresh /tmp gets that one directory back, bound from
+# ours, so B has the program and its libraries and nothing else of our /tmp.
 STAGE=$(dirname "$(dirname "$(readlink -f "$(command -v "$SRV")")")")
-mkdir -p "$T/hosttmp"
-unshare --pid --fork --mount-proc --kill-child sh -c '
-	case $3 in /tmp/*) mount --bind /tmp "$2/hosttmp" || exit 1 ;; esac
-	mount -t tmpfs -o mode=1777 tmpfs /tmp || exit 1
-	case $3 in /tmp/*) mkdir -p "$3" && mount --bind "$2/hosttmp${3#/tmp}" "$3" || exit 1 ;; esac
-	/usr/sbin/sshd -D -e -f "$1" 2>"$2/sshd.log" &
-	wait' sh "$T/sshd_config" "$T" "$STAGE" &
-NSPID=$!
+far_start "$T/sshd_config" "$STAGE" || { echo "FAIL tests/ssh: sshd rejects its config"; exit 1; }
 export PERSIST_SSH="ssh -F $T/ssh_config"
 unset PERSIST_STATE_DIR XDG_RUNTIME_DIR PERSIST_CRASH_AT PERSIST_FAR_SERVER || true
-up=0
-for i in $(seq 1 200); do
-	if on_b true 2>/dev/null; then up=1; break; fi
-	sleep 0.1
-done
-if [ $up != 1 ]; then
-	echo "FAIL tests/ssh: the test sshd did not come up on 127.0.0.1:$PORT:"
-	cat "$T/sshd.log"
-	exit 1
-fi
+far_up far || { echo "FAIL tests/ssh: the test sshd did not come up on 127.0.0.1:$PORT"; exit 1; }
 ok "sshd up in its own pid namespace on 127.0.0.1:$PORT"
 
 # ---- start on B ----
@@ -259,12 +208,10 @@ if [ -n "${SSH_API_TEST:-}" ]; then
 fi
 
 # ---- a far sshd that refuses forwarding: the relay through ssh's stdio ----
-PORT3=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-sshd_cfg "$T/sshd_config3" "$PORT3" "$T/bin"
+PORT3=$(far_port)
+far_sshd_cfg "$T/sshd_config3" "$PORT3" "$T/bin"
 sed -i 's/^AllowStreamLocalForwarding yes/AllowStreamLocalForwarding no/' "$T/sshd_config3"
-sed "s/Port $PORT\$/Port $PORT3/; s/^Host far/Host nofwd/" "$T/ssh_config2" >"$T/ssh_config3"
-cat "$T/ssh_config3" >>"$T/ssh_config"
-echo "[127.0.0.1]:$PORT3 $(cut -d' ' -f1,2 "$T/hostkey.pub")" >>"$T/known_hosts"
+far_ssh_cfg nofwd "$PORT3"
 on_b sh -c "'/usr/sbin/sshd -f $T/sshd_config3 -E $T/sshd3.log'"
 r --host nofwd start
 RPID=$out
@@ -281,11 +228,9 @@ r --host nofwd ps
 case "$rc:$out" in 0:*"exit 6"*) ok "ps offline after stop (the store as recorded)";; *) bad "ps after stop through the relay";; esac
 
 # ---- B without persist-server: a clear error ----
-PORT2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-sshd_cfg "$T/sshd_config2" "$PORT2" "$T/nobin"
-sed "s/Port $PORT\$/Port $PORT2/; s/^Host far/Host bare/" "$T/ssh_config2" >"$T/ssh_config4"
-cat "$T/ssh_config4" >>"$T/ssh_config"
-echo "[127.0.0.1]:$PORT2 $(cut -d' ' -f1,2 "$T/hostkey.pub")" >>"$T/known_hosts"
+PORT2=$(far_port)
+far_sshd_cfg "$T/sshd_config2" "$PORT2" "$T/nobin"
+far_ssh_cfg bare "$PORT2"
 on_b sh -c "'/usr/sbin/sshd -f $T/sshd_config2 -E $T/sshd2.log'"
 r --host bare start
 case "$rc:$err" in 1:*"no persist-server on bare's PATH: install"*) ok "B without persist-server: $err";;
