@@ -422,12 +422,21 @@ int pserver__run_batch(struct pserver *s)
 	return 0;
 }
 
+/* Batches read without a poll before the server polls anyway: reading
+ * first saves the poll whenever requests are already waiting (a pipeline,
+ * or a controller on our CPU that sent its next request while we were
+ * being preempted in the send), but only the poll accepts newcomers and
+ * sees a takeover, so a controller that always keeps requests waiting
+ * must not keep them out for longer than this many batches
+ * (docs/design.md, decision 6). */
+#define POLL_EVERY 16
+
 /* Serve the current connection.  Returns: 1 at its end of file, 0 if another
  * controller took over (s->conn_fd is that one), FORKED in a NEAR_OP_FORK
  * child, -errno on a failure. */
 static int serve(struct pserver *s)
 {
-	int more = 0;
+	unsigned unpolled = 0;
 
 	for (;;) {
 		long n;
@@ -437,26 +446,28 @@ static int serve(struct pserver *s)
 			return 0;
 		if (r < 0)
 			return r;
-		/* After a full read more is probably waiting: skip the poll. */
-		if (!more) {
+		if (unpolled >= POLL_EVERY) {
 			r = pserver__wait(s, POLLIN);
 			if (r == -ECONNABORTED)
 				return 0;
 			if (r < 0)
 				return r;
+			unpolled = 0;
 		}
 		n = sys_recv(s->conn_fd, (char *)s->in + s->in_len,
 			     IN_CAP - s->in_len, MSG_DONTWAIT);
 		if (n == 0)
 			return 1;
 		if (n == -EAGAIN || n == -EINTR) {
-			more = 0;
+			/* Nothing waiting: sleep in the poll (which accepts
+			 * and honours takeovers meanwhile). */
+			unpolled = POLL_EVERY;
 			continue;
 		}
 		if (n < 0)
 			return (int)n;
+		unpolled++;
 		s->in_len += (unsigned)n;
-		more = s->in_len == IN_CAP;
 		r = pserver__run_batch(s);
 		if (r == -ECONNABORTED)
 			return 0;
