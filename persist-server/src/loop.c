@@ -35,24 +35,54 @@ static int push(struct pserver *s, int64_t ret)
 	return s->out_n == PSERVER_BATCH ? flush(s) : 0;
 }
 
+/* How long one blocking send may wait for a controller to read (see
+ * pserver__send_all). */
+#define SEND_WAIT_MS 50
+
+/* Let blocking sends on fd give up after SEND_WAIT_MS (SO_SNDTIMEO; an
+ * option of the socket, so it holds for every later send on it, and only
+ * blocking ones care).  Returns: 0 or -errno. */
+static int bound_sends(int fd)
+{
+	struct timeval tv = { 0, SEND_WAIT_MS * 1000 };
+
+	return (int)near_syscall6(__NR_setsockopt, fd, SOL_SOCKET, SO_SNDTIMEO, (long)&tv,
+				  sizeof tv, 0);
+}
+
+/* The first send never blocks: an answer nearly always fits.  When it
+ * does not (a large READ_MEM, a controller behind on reading), the rest
+ * goes out in blocking sends bounded by SO_SNDTIMEO, set then: the kernel
+ * sleeps and resumes inside one syscall as the controller reads, where
+ * MSG_DONTWAIT cost a failed send and a poll each time the socket buffer
+ * filled (mem_inband_read_1MiB).  Only a send that stops short (timed out,
+ * or cut by a takeover's SIGURG) is followed by a poll, which accepts
+ * newcomers and sees a takeover: a controller that stops reading holds
+ * the server in a send for at most SEND_WAIT_MS at a time. */
 int pserver__send_all(struct pserver *s, const void *buf, unsigned long len,
 		      unsigned long *sent)
 {
 	const char *p = buf;
+	int flags = MSG_DONTWAIT | MSG_NOSIGNAL;
 
 	*sent = 0;
 	while (*sent < len) {
-		long n = sys_send(s->conn_fd, p + *sent, len - *sent,
-				  MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n >= 0) {
+		long n = sys_send(s->conn_fd, p + *sent, len - *sent, flags);
+		int w;
+
+		if (n > 0)
 			*sent += (unsigned long)n;
-		} else if (n == -EAGAIN) {
-			int w = pserver__wait(s, POLLOUT);
-			if (w < 0)
-				return w;
-		} else if (n != -EINTR) {
+		else if (n < 0 && n != -EAGAIN && n != -EINTR)
 			return (int)n;
+		if (*sent == len)
+			break;
+		if ((flags & MSG_DONTWAIT) && bound_sends(s->conn_fd) == 0) {
+			flags = MSG_NOSIGNAL; /* the rest in blocking sends */
+			continue;
 		}
+		w = pserver__wait(s, POLLOUT);
+		if (w < 0)
+			return w;
 	}
 	return 0;
 }

@@ -216,11 +216,14 @@ static void send_forever(int fd)
 	send_req(fd, __NR_ppoll, 8);
 }
 
-/* Until the server sleeps in syscall nr (/proc/PID/syscall). */
+/* Until the server sleeps in syscall nr (/proc/PID/syscall) run for the
+ * controller: one whose first argument is 0, as send_forever's ppoll has,
+ * and never the loop's own wait for requests (a ppoll of an array). */
 static void await_in_syscall(pid_t pid, long nr)
 {
 	char path[64], buf[256];
 	long now = -1;
+	unsigned long arg0 = 1;
 
 	snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
 	for (int waited = 0; waited < deadline_ms(); waited += 2) {
@@ -231,7 +234,7 @@ static void await_in_syscall(pid_t pid, long nr)
 		n = read(fd, buf, sizeof buf - 1);
 		close(fd);
 		buf[n > 0 ? n : 0] = '\0';
-		if (sscanf(buf, "%ld", &now) == 1 && now == nr)
+		if (sscanf(buf, "%ld %lx", &now, &arg0) == 2 && now == nr && arg0 == 0)
 			return;
 		pause_ms(2);
 	}
