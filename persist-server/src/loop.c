@@ -466,7 +466,9 @@ int pserver__run_batch(struct pserver *s)
  * child, -errno on a failure. */
 static int serve(struct pserver *s)
 {
-	unsigned unpolled = 0;
+	/* A controller just greeted (or whose takeover was just answered)
+	 * has rarely sent anything yet: poll first. */
+	unsigned unpolled = POLL_EVERY;
 
 	for (;;) {
 		long n;
