@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <asm/unistd.h>
 #include "internal.h"
 
@@ -292,7 +293,19 @@ static int recv_some(struct transport_conn *c, int flags)
 			transport__break(c, n > 0 ? -EPROTO : n == 0 ? -ECONNRESET : (int)n);
 			return c->broken;
 		}
-		n = near_syscall6(__NR_recvfrom, c->fd, (long)dst, (long)want, flags, 0, 0);
+		if (data && !(flags & MSG_DONTWAIT)) {
+			/* We may block and there is no deadline: the rest of
+			 * the data and the result behind it in one wait, not
+			 * a read (and a failed one) each time the server
+			 * fills the socket buffer (mem_inband_read_1MiB).  A
+			 * signal ends it early, with what came. */
+			struct iovec iov[2] = { { dst, want }, { buf, 8 } };
+			struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+
+			n = near_syscall3(__NR_recvmsg, c->fd, (long)&mh, MSG_WAITALL);
+		} else {
+			n = near_syscall6(__NR_recvfrom, c->fd, (long)dst, (long)want, flags, 0, 0);
+		}
 		if (n == -EINTR)
 			continue;
 		if (n == -EAGAIN)
@@ -302,7 +315,13 @@ static int recv_some(struct transport_conn *c, int flags)
 			return c->broken;
 		}
 		if (data) {
-			c->rx_got += (size_t)n;
+			size_t k = (size_t)n > want ? want : (size_t)n;
+
+			c->rx_got += k;
+			if ((size_t)n > k && take_results(c, buf, (size_t)n - k) < 0) {
+				transport__break(c, -EPROTO);
+				return c->broken;
+			}
 		} else if (take_results(c, buf, (size_t)n) < 0) {
 			transport__break(c, -EPROTO);
 			return c->broken;

@@ -35,24 +35,54 @@ static int push(struct pserver *s, int64_t ret)
 	return s->out_n == PSERVER_BATCH ? flush(s) : 0;
 }
 
+/* How long one blocking send may wait for a controller to read (see
+ * pserver__send_all). */
+#define SEND_WAIT_MS 50
+
+/* Let blocking sends on fd give up after SEND_WAIT_MS (SO_SNDTIMEO; an
+ * option of the socket, so it holds for every later send on it, and only
+ * blocking ones care).  Returns: 0 or -errno. */
+static int bound_sends(int fd)
+{
+	struct timeval tv = { 0, SEND_WAIT_MS * 1000 };
+
+	return (int)near_syscall6(__NR_setsockopt, fd, SOL_SOCKET, SO_SNDTIMEO, (long)&tv,
+				  sizeof tv, 0);
+}
+
+/* The first send never blocks: an answer nearly always fits.  When it
+ * does not (a large READ_MEM, a controller behind on reading), the rest
+ * goes out in blocking sends bounded by SO_SNDTIMEO, set then: the kernel
+ * sleeps and resumes inside one syscall as the controller reads, where
+ * MSG_DONTWAIT cost a failed send and a poll each time the socket buffer
+ * filled (mem_inband_read_1MiB).  Only a send that stops short (timed out,
+ * or cut by a takeover's SIGURG) is followed by a poll, which accepts
+ * newcomers and sees a takeover: a controller that stops reading holds
+ * the server in a send for at most SEND_WAIT_MS at a time. */
 int pserver__send_all(struct pserver *s, const void *buf, unsigned long len,
 		      unsigned long *sent)
 {
 	const char *p = buf;
+	int flags = MSG_DONTWAIT | MSG_NOSIGNAL;
 
 	*sent = 0;
 	while (*sent < len) {
-		long n = sys_send(s->conn_fd, p + *sent, len - *sent,
-				  MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n >= 0) {
+		long n = sys_send(s->conn_fd, p + *sent, len - *sent, flags);
+		int w;
+
+		if (n > 0)
 			*sent += (unsigned long)n;
-		} else if (n == -EAGAIN) {
-			int w = pserver__wait(s, POLLOUT);
-			if (w < 0)
-				return w;
-		} else if (n != -EINTR) {
+		else if (n < 0 && n != -EAGAIN && n != -EINTR)
 			return (int)n;
+		if (*sent == len)
+			break;
+		if ((flags & MSG_DONTWAIT) && bound_sends(s->conn_fd) == 0) {
+			flags = MSG_NOSIGNAL; /* the rest in blocking sends */
+			continue;
 		}
+		w = pserver__wait(s, POLLOUT);
+		if (w < 0)
+			return w;
 	}
 	return 0;
 }
@@ -422,12 +452,23 @@ int pserver__run_batch(struct pserver *s)
 	return 0;
 }
 
+/* Batches read without a poll before the server polls anyway: reading
+ * first saves the poll whenever requests are already waiting (a pipeline,
+ * or a controller on our CPU that sent its next request while we were
+ * being preempted in the send), but only the poll accepts newcomers and
+ * sees a takeover, so a controller that always keeps requests waiting
+ * must not keep them out for longer than this many batches
+ * (docs/design.md, decision 6). */
+#define POLL_EVERY 16
+
 /* Serve the current connection.  Returns: 1 at its end of file, 0 if another
  * controller took over (s->conn_fd is that one), FORKED in a NEAR_OP_FORK
  * child, -errno on a failure. */
 static int serve(struct pserver *s)
 {
-	int more = 0;
+	/* A controller just greeted (or whose takeover was just answered)
+	 * has rarely sent anything yet: poll first. */
+	unsigned unpolled = POLL_EVERY;
 
 	for (;;) {
 		long n;
@@ -437,26 +478,28 @@ static int serve(struct pserver *s)
 			return 0;
 		if (r < 0)
 			return r;
-		/* After a full read more is probably waiting: skip the poll. */
-		if (!more) {
+		if (unpolled >= POLL_EVERY) {
 			r = pserver__wait(s, POLLIN);
 			if (r == -ECONNABORTED)
 				return 0;
 			if (r < 0)
 				return r;
+			unpolled = 0;
 		}
 		n = sys_recv(s->conn_fd, (char *)s->in + s->in_len,
 			     IN_CAP - s->in_len, MSG_DONTWAIT);
 		if (n == 0)
 			return 1;
 		if (n == -EAGAIN || n == -EINTR) {
-			more = 0;
+			/* Nothing waiting: sleep in the poll (which accepts
+			 * and honours takeovers meanwhile). */
+			unpolled = POLL_EVERY;
 			continue;
 		}
 		if (n < 0)
 			return (int)n;
+		unpolled++;
 		s->in_len += (unsigned)n;
-		more = s->in_len == IN_CAP;
 		r = pserver__run_batch(s);
 		if (r == -ECONNABORTED)
 			return 0;

@@ -224,6 +224,12 @@ int pserver__next_conn(struct pserver *s)
 	if (s->listen_fd < 0)
 		return -ENOTCONN;
 	set_state(s, PSERVER_IDLE);
+	/* Accept first, poll only if that finds nobody (a listener made
+	 * non-blocking by whoever handed it to us): on a blocking listener
+	 * accept sleeps until a peer comes, as the poll would, and a
+	 * controller that reconnects is usually already in the backlog. */
+	if (!s->accept_paused)
+		accept_one(s);
 	while (s->conn_fd < 0) {
 		struct pollfd p = { s->listen_fd, POLLIN, 0 };
 		long r;

@@ -12,7 +12,10 @@
  *  - a live controller blocked in such a call is taken over the same way:
  *    the newcomer's SIGURG ends the call (its answer is -EINTR), the busy
  *    hello comes, NEAR_OP_TAKEOVER is answered, and the old controller
- *    sees end of file.
+ *    sees end of file;
+ *  - a controller whose requests never run dry (the server then reads
+ *    without polling) is taken over all the same: a newcomer is greeted
+ *    and its takeover answered while the old batches go on.
  * The server also stays up through every SIGURG. */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -212,11 +216,14 @@ static void send_forever(int fd)
 	send_req(fd, __NR_ppoll, 8);
 }
 
-/* Until the server sleeps in syscall nr (/proc/PID/syscall). */
+/* Until the server sleeps in syscall nr (/proc/PID/syscall) run for the
+ * controller: one whose first argument is 0, as send_forever's ppoll has,
+ * and never the loop's own wait for requests (a ppoll of an array). */
 static void await_in_syscall(pid_t pid, long nr)
 {
 	char path[64], buf[256];
 	long now = -1;
+	unsigned long arg0 = 1;
 
 	snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
 	for (int waited = 0; waited < deadline_ms(); waited += 2) {
@@ -227,7 +234,7 @@ static void await_in_syscall(pid_t pid, long nr)
 		n = read(fd, buf, sizeof buf - 1);
 		close(fd);
 		buf[n > 0 ? n : 0] = '\0';
-		if (sscanf(buf, "%ld", &now) == 1 && now == nr)
+		if (sscanf(buf, "%ld %lx", &now, &arg0) == 2 && now == nr && arg0 == 0)
 			return;
 		pause_ms(2);
 	}
@@ -423,6 +430,72 @@ static void live_controller_is_taken_over_from_its_syscall(void **state)
 	close(fd);
 }
 
+/* Send a request of six arguments. */
+static void send_req6(int fd, int64_t nr, int64_t a0, int64_t a1, int64_t a2, int64_t a3)
+{
+	struct near_request q = { nr, { a0, a1, a2, a3, 0, 0 } };
+
+	assert_int_equal(write(fd, &q, sizeof q), (ssize_t)sizeof q);
+}
+
+/* A controller whose requests never run dry: every read of the server
+ * finds the next batch waiting, so the server, which then reads without
+ * polling, only accepts a newcomer at the poll it makes now and then
+ * regardless.  Made independent of any scheduling: the server holds a
+ * copy (fd K) of the controller's own end of the connection, and each
+ * batch ends by writing the next batch into it, after draining the
+ * answers that came back to it (nobody else reads them, so no send of
+ * the server ever blocks either).  The newcomer is greeted, and its
+ * takeover answered, while the batches go on. */
+static void endless_pipeline_is_taken_over(void **state)
+{
+	enum { K = 200, C = 201, N = 128, SCRATCH = 8192, DRAIN = 65536 };
+	struct env *e = *state;
+	struct near_request q[N];
+	struct near_hello h, old;
+	char kfd[16], cfd[16];
+	int sv[2], fd;
+	int64_t buf;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(dup2(sv[0], K), K);
+	assert_int_equal(dup2(sv[1], C), C);
+	close(sv[1]);
+	snprintf(kfd, sizeof kfd, "%d", K);
+	snprintf(cfd, sizeof cfd, "%d", C);
+	run_server(e, (const char *const[]){ "--listen", e->path, "--fd", cfd, "--keep-fd",
+					     kfd, NULL });
+	close(K);
+	close(C);
+	read_hello(sv[0], &old);
+	send_req6(sv[0], __NR_mmap, 0, SCRATCH + DRAIN, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS);
+	buf = answer(sv[0]);
+	assert_true(buf > 0);
+	q[0] = (struct near_request){ __NR_recvfrom,
+				      { K, buf + SCRATCH, DRAIN, MSG_DONTWAIT, 0, 0 } };
+	for (int i = 1; i < N - 1; i++)
+		q[i] = (struct near_request){ __NR_getpid, { 0 } };
+	q[N - 1] = (struct near_request){ __NR_sendto,
+					  { K, buf, sizeof q, MSG_DONTWAIT | MSG_NOSIGNAL, 0, 0 } };
+	send_req6(sv[0], NEAR_OP_WRITE_MEM, buf, sizeof q, 0, 0);
+	assert_int_equal(write(sv[0], q, sizeof q), (ssize_t)sizeof q);
+	assert_int_equal(answer(sv[0]), (int64_t)sizeof q);
+	/* The first batch; the server writes every next one itself. */
+	assert_int_equal(write(sv[0], q, sizeof q), (ssize_t)sizeof q);
+	close(sv[0]);
+
+	fd = dial(e->path);
+	read_hello(fd, &h);
+	assert_int_equal(h.flags & NEAR_HELLO_BUSY, NEAR_HELLO_BUSY);
+	send_req(fd, NEAR_OP_TAKEOVER, 0);
+	assert_int_equal(answer(fd), (int64_t)h.epoch);
+	send_req(fd, __NR_getpid, 0);
+	assert_int_equal(answer(fd), e->server);
+	assert_true(alive(e->server));
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +508,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(live_controller_is_taken_over_from_its_syscall, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(endless_pipeline_is_taken_over, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
