@@ -408,13 +408,14 @@ PERSIST_EXPORT int persist_child_wait(struct persist_thread *t, int pid, int now
 
 	memset(st, 0, sizeof *st);
 	memset(&si, 0, sizeof si);
-	/* The siginfo lives in the thread's memory: ours when it is local. */
+	/* The siginfo lives in the thread's memory: ours when it is local.
+	 * It needs no zeroing there first: Linux's waitid writes every field
+	 * it reports, si_pid 0 when WNOHANG finds the child still running
+	 * (kernel/exit.c), so that is one round trip less per wait. */
 	if (t->conn) {
 		r = transport_alloc(t->conn, sizeof si, &at);
 		if (r == 0)
 			r = handle_ptr_init(&info, &t->task, at, sizeof si);
-		if (r == 0)
-			r = handle_ptr_write(&info, &t->task, 0, &si, sizeof si);
 	} else {
 		r = handle_ptr_local(&info, &t->task, &si, sizeof si);
 	}
