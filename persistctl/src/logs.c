@@ -157,9 +157,9 @@ static void follow(struct ctl *c, int64_t id, char paths[2][PATH_MAX + 32], cons
 		return;
 	}
 	if (!persist_session_connected(c->s))
-		ctl_die(EXIT_RUNTIME, "child %lld has ended, but no server answers on %s any "
-			"more: the rest of its output cannot be read from there", (long long)id,
-			host);
+		ctl_die(EXIT_RUNTIME, "child %lld has ended, but no server answers on %s: its "
+			"output there cannot be read ('%s --host %s start' starts one, then run "
+			"this again)", (long long)id, host, ctl_prog, host);
 	print_far(c, id, paths, want, off);
 }
 

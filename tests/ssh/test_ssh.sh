@@ -246,6 +246,8 @@ echo "measure: ssh far true $(( (t1 - t0) / 5 )) ms; persistctl --host far statu
 # ---- stop on B ----
 r --host far stop --grace 1
 if [ $rc = 0 ] && ! check_b_comm "$SPID" persist-server; then ok "stop on B ends B's server"; else bad "stop on B"; fi
+r --host far logs -f "$EX"
+case "$rc:$err" in 1:*"has ended, but no server answers on far"*) ok "logs -f with no server on B: says so, exit 1 ($err)";; *) bad "logs -f with no server on B";; esac
 
 # ---- the library from C (a store of its own) ----
 if [ -n "${SSH_API_TEST:-}" ]; then
