@@ -126,6 +126,11 @@ struct persist__pfile {
 	long len;                   /* out: their length, or the -errno of the
 				       open, read or readlink (-ENOENT: no such
 				       file) */
+	uint64_t off;               /* in, PERSIST__PF_READ: read from this
+				       offset (pread64) instead of the start */
+	size_t max;                 /* in: at most this many bytes, the rest
+				       left for a later read (0: the whole
+				       file, up to 64 MiB, else -EFBIG) */
 };
 
 /* Read n files in io's process: the paths written with one write_mem, all

@@ -137,6 +137,14 @@ static int call(struct persist__procio *io, int64_t nr, int64_t a, int64_t b, in
 	return persist__pipeline(io, &q, res, 1);
 }
 
+/* The syscall that reads f: getdents64 for a directory; pread64 (its
+ * fourth argument the offset) for a file read from an offset, plain read
+ * from the start (a /proc file is read as it always was). */
+static int64_t read_nr(const struct persist__pfile *f)
+{
+	return f->kind == PERSIST__PF_DIR ? __NR_getdents64 : f->off ? __NR_pread64 : __NR_read;
+}
+
 /* A file that may not have fit in its slot: read alone, with the whole
  * scratch, until its end.  A few round trips per scratchful; such files
  * are rare. */
@@ -144,7 +152,7 @@ static int read_alone(struct persist__procio *io, struct persist__pfile *f)
 {
 	struct near_sysif *s = io->sys;
 	uint64_t buf = io->base + PATH_SLOT;
-	size_t room = io->size - PATH_SLOT, len = 0;
+	size_t room = io->size - PATH_SLOT, len = 0, limit = f->max ? f->max : FILE_MAX;
 	char *data = NULL, *d;
 	int64_t fd, n = 0;
 	int r;
@@ -179,14 +187,15 @@ static int read_alone(struct persist__procio *io, struct persist__pfile *f)
 		return 0;
 	}
 	for (;;) {
-		r = call(io, f->kind == PERSIST__PF_DIR ? __NR_getdents64 : __NR_read, fd,
-			 (int64_t)buf, (int64_t)room, 0, &n);
-		if (r < 0 || n <= 0)
-			break;
-		if (len + (size_t)n > FILE_MAX) {
-			n = -EFBIG;
+		size_t want = room < limit - len ? room : limit - len;
+		if (want == 0) {
+			n = f->max ? 0 : -EFBIG; /* a cap asked for: the rest is for later */
 			break;
 		}
+		r = call(io, read_nr(f), fd, (int64_t)buf, (int64_t)want,
+			 (int64_t)(f->off + len), &n);
+		if (r < 0 || n <= 0)
+			break;
 		if (!(d = realloc(data, len + (size_t)n + 1))) {
 			r = -ENOMEM;
 			break;
@@ -223,6 +232,8 @@ static int maybe_more(const struct persist__pfile *f)
 {
 	size_t margin = f->kind == PERSIST__PF_DIR ? 280 : f->kind == PERSIST__PF_READ ? 16 : 0;
 
+	if (f->max && (size_t)f->len >= f->max)
+		return 0; /* all that was asked for */
 	return (size_t)f->len + margin >= f->slot;
 }
 
@@ -274,9 +285,8 @@ static int read_chunk(struct persist__procio *io, struct persist__pfile *f, size
 		long fd = f[i].len;
 		if (f[i].kind == PERSIST__PF_LINK || fd < 0)
 			continue;
-		near_request_set(&io->q[nq++],
-				 f[i].kind == PERSIST__PF_DIR ? __NR_getdents64 : __NR_read, fd,
-				 (int64_t)(io->base + off[i]), (int64_t)f[i].slot, 0, 0, 0);
+		near_request_set(&io->q[nq++], read_nr(&f[i]), fd, (int64_t)(io->base + off[i]),
+				 (int64_t)f[i].slot, (int64_t)f[i].off, 0, 0);
 		near_request_set(&io->q[nq++], __NR_close, fd, 0, 0, 0, 0, 0);
 	}
 	if ((r = persist__pipeline(io, io->q, io->res, nq)) < 0)
@@ -323,6 +333,8 @@ int persist__read_files(struct persist__procio *io, struct persist__pfile *f, si
 		f[k].len = -EIO;
 		if (f[k].slot == 0 || f[k].slot > SCRATCH_SIZE - PATH_SLOT)
 			return -EFBIG;
+		if (f[k].max && f[k].slot > f[k].max)
+			f[k].slot = f[k].max; /* a slot's read must not pass the cap */
 	}
 	if (!n && !npre)
 		return 0;

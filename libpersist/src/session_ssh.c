@@ -26,6 +26,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -436,66 +437,76 @@ int persist__ssh_refused(struct persist_session *s, char *why, size_t whylen)
 	return -ECONNREFUSED;
 }
 
-/* A file of ours, whole, into a new buffer.  Returns: 0; -errno. */
-static int slurp(const char *path, char **data, size_t *len)
+/* Up to max bytes (0: no bound) of a file of ours from offset off into a
+ * new NUL-terminated buffer.  Returns: 0; -errno. */
+static int read_here(const char *path, uint64_t off, size_t max, char **data, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, lim = max ? max : SIZE_MAX - 1;
 	char *b = NULL, *nb;
+	int r = 0;
 
 	if (fd < 0)
 		return -errno;
-	for (;;) {
+	while (n < lim) {
 		ssize_t k;
 		if (n + 4096 + 1 > cap) {
 			cap = cap ? 2 * cap : 8192;
+			if (cap > lim + 1)
+				cap = lim + 1;
 			if (!(nb = realloc(b, cap))) {
-				free(b);
-				close(fd);
-				return -ENOMEM;
+				r = -ENOMEM;
+				break;
 			}
 			b = nb;
 		}
-		k = read(fd, b + n, cap - n - 1);
+		k = pread(fd, b + n, cap - n - 1, (off_t)(off + n));
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k < 0) {
-			int r = -errno;
-			free(b);
-			close(fd);
-			return r;
-		}
-		if (k == 0)
+		if (k < 0)
+			r = -errno;
+		if (k <= 0)
 			break;
 		n += (size_t)k;
 	}
 	close(fd);
+	if (r == 0 && !b && !(b = malloc(1)))
+		r = -ENOMEM;
+	if (r < 0) {
+		free(b);
+		return r;
+	}
 	b[n] = 0;
 	*data = b;
 	*len = n;
 	return 0;
 }
 
-PERSIST_EXPORT int persist_session_log_read(struct persist_session *s, int64_t id, int stream,
-					    char **data, size_t *len)
+/* The whole-file and the from-offset read of a log: up to max bytes (0:
+ * all) from off, here or through the thread.  Returns: as
+ * persist_session_log_read_from. */
+static int log_read_at(struct persist_session *s, int64_t id, int stream, uint64_t off,
+		       size_t max, char **data, size_t *len)
 {
 	char path[PATH_MAX + 32];
-	struct persist__pfile f = { "", PERSIST__PF_READ, 65536, NULL, 0 };
+	struct persist__pfile f = { "", PERSIST__PF_READ, 65536, NULL, 0, off, max };
 	struct persist__procio io;
 	int r;
 
 	*data = NULL;
 	*len = 0;
+	if (off > INT64_MAX)
+		return -EINVAL;
 	r = persist_session_log_path(s, id, stream, path, sizeof path);
 	if (r < 0)
 		return r;
 	if (!s->far)
-		return slurp(path, data, len);
+		return read_here(path, off, max, data, len);
 	if (!s->connected)
 		return -ENOTCONN; /* the file is on the far host */
 	if (strlen(path) >= sizeof f.path)
 		return -ENAMETOOLONG;
-	/* Through the thread: openat, read and close in it, in-band. */
+	/* Through the thread: openat, (p)read and close in it, in-band. */
 	memcpy(f.path, path, strlen(path) + 1);
 	persist__procio_init(&io, s->t.task.sysif);
 	r = persist__read_files(&io, &f, 1, NULL, NULL, 0);
@@ -507,6 +518,19 @@ PERSIST_EXPORT int persist_session_log_read(struct persist_session *s, int64_t i
 	*data = f.data;
 	*len = (size_t)f.len;
 	return 0;
+}
+
+PERSIST_EXPORT int persist_session_log_read(struct persist_session *s, int64_t id, int stream,
+					    char **data, size_t *len)
+{
+	return log_read_at(s, id, stream, 0, 0, data, len);
+}
+
+PERSIST_EXPORT int persist_session_log_read_from(struct persist_session *s, int64_t id,
+						 int stream, uint64_t offset, char **data,
+						 size_t *len)
+{
+	return log_read_at(s, id, stream, offset, PERSIST_SESSION_LOG_CHUNK, data, len);
 }
 
 int persist__ssh_relay(struct persist_session *s, int start, int *fd, char *why, size_t whylen)

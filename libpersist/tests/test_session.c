@@ -1120,6 +1120,70 @@ static int stop_other(const char *dir)
 	return r < 0;
 }
 
+/* A log read here from offsets: the bytes after each only, at most
+ * PERSIST_SESSION_LOG_CHUNK per call, nothing (and no error) at or past the
+ * end; the whole-file read is its offset-0 case without the cap. */
+static void log_read_from_offsets(void **state)
+{
+	enum { BIG = 2 * (1 << 20) + 12345 };
+	struct persist_session *s;
+	char path[PATH_MAX], *d, *big;
+	uint64_t off = 0;
+	size_t n, calls = 0;
+	FILE *f;
+
+	(void)state;
+	s = open_ok(PERSIST_SESSION_START);
+	assert_int_equal(persist_session_log_path(s, 7, 1, path, sizeof path), 0);
+	*strrchr(path, '/') = 0;
+	assert_true(mkdir(path, 0700) == 0 || errno == EEXIST);
+	assert_int_equal(persist_session_log_path(s, 7, 1, path, sizeof path), 0);
+	assert_int_equal(persist_session_log_read_from(s, 7, 1, 0, &d, &n), -ENOENT);
+	assert_null(d);
+	big = malloc(BIG);
+	assert_non_null(big);
+	for (size_t i = 0; i < BIG; i++)
+		big[i] = (char)('a' + i % 23);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fwrite(big, 1, BIG, f), BIG);
+	fclose(f);
+
+	assert_int_equal(persist_session_log_read_from(s, 7, 1, 5, &d, &n), 0);
+	assert_int_equal(n, PERSIST_SESSION_LOG_CHUNK);
+	assert_memory_equal(d, big + 5, n);
+	assert_int_equal(d[n], 0);
+	free(d);
+	/* A follower's loop: every byte once, in order. */
+	do {
+		assert_int_equal(persist_session_log_read_from(s, 7, 1, off, &d, &n), 0);
+		assert_true(n <= PERSIST_SESSION_LOG_CHUNK);
+		assert_true(off + n <= BIG);
+		assert_memory_equal(d, big + off, n);
+		free(d);
+		off += n;
+		calls++;
+	} while (n == PERSIST_SESSION_LOG_CHUNK);
+	assert_int_equal(off, BIG);
+	assert_int_equal(calls, 3);
+	for (uint64_t past = BIG; past <= BIG + 1000000; past += 1000000) {
+		assert_int_equal(persist_session_log_read_from(s, 7, 1, past, &d, &n), 0);
+		assert_int_equal(n, 0);
+		assert_non_null(d);
+		assert_int_equal(d[0], 0);
+		free(d);
+	}
+	assert_int_equal(persist_session_log_read_from(s, 7, 1, (uint64_t)INT64_MAX + 1, &d, &n),
+			 -EINVAL);
+	assert_int_equal(persist_session_log_read_from(s, 7, 3, 0, &d, &n), -EINVAL);
+	/* The whole file at once. */
+	assert_int_equal(persist_session_log_read(s, 7, 1, &d, &n), 0);
+	assert_int_equal(n, BIG);
+	assert_memory_equal(d, big, n);
+	free(d);
+	free(big);
+	persist_session_close(s);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest api[] = {
@@ -1130,6 +1194,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(state_dir_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(killed_inside_a_blocking_syscall, setup, teardown),
 		cmocka_unit_test_setup_teardown(server_ends_while_connecting, setup, teardown),
+		cmocka_unit_test_setup_teardown(log_read_from_offsets, setup, teardown),
 		cmocka_unit_test(every_point_is_tested),
 	};
 	enum { NCRASH = sizeof crash_cases / sizeof crash_cases[0] };

@@ -9,17 +9,19 @@
 #include "ctl.h"
 
 static const char help[] =
-"Usage: persistctl [--state DIR] logs [--follow] [--stdout | --stderr] ID\n"
+"Usage: persistctl [--state DIR] [--host DEST] logs [--follow] [--stdout | --stderr] ID\n"
 "\n"
 "Print the output of child ID (or the newest child of that name): its\n"
 "stdout (DIR/logs/ID.out), then its stderr (DIR/logs/ID.err), both to our\n"
-"stdout.  Works without a server.\n"
+"stdout.  Works without a server; with --host the files are on that host\n"
+"and are read through its server.\n"
 "\n"
 "  -f, --follow   print what is there, then the output as it comes (both\n"
 "                 files as they grow, as 'tail -f' does) until the child has\n"
 "                 ended and all it wrote is printed; exit 0 then.  Without a\n"
 "                 server that answers, a child still recorded as running\n"
-"                 cannot be followed: what is there is printed, exit 1.\n"
+"                 cannot be followed: what is there is printed (nothing with\n"
+"                 --host), exit 1.\n"
 "  -o, --stdout   only its stdout\n"
 "  -e, --stderr   only its stderr\n";
 
@@ -82,23 +84,64 @@ static int print_logs(char paths[2][PATH_MAX + 32], const int want[2], int fds[2
 	return missing;
 }
 
-/* Print the logs as they grow until child id has ended (its status kept)
- * and they are drained. */
-static void follow(struct ctl *c, int64_t id, char paths[2][PATH_MAX + 32], const int want[2],
-		   int fds[2])
+/* What the wanted far logs hold from off[] on, printed, off[] moved past it:
+ * read through the thread (persist_session_log_read_from), a chunk at a
+ * time.  Returns: how many are missing. */
+static int print_far(struct ctl *c, int64_t id, char paths[2][PATH_MAX + 32], const int want[2],
+		     uint64_t off[2])
 {
+	int missing = 0, x;
+
+	for (int i = 0; i < 2; i++) {
+		char *d;
+		size_t n;
+		if (!want[i])
+			continue;
+		do {
+			x = persist_session_log_read_from(c->s, id, i + 1, off[i], &d, &n);
+			if (x == -ENOENT) {
+				missing++;
+				break;
+			}
+			if (x < 0)
+				ctl_fail(c, x, "cannot read %s:%s: %s", persist_session_host(c->s),
+					 paths[i], strerror(-x));
+			fwrite(d, 1, n, stdout);
+			free(d);
+			off[i] += n;
+		} while (n == PERSIST_SESSION_LOG_CHUNK);
+	}
+	fflush(stdout);
+	return missing;
+}
+
+/* Print the logs as they grow until child id has ended (its status kept)
+ * and they are drained: here, or through the thread on its host (off:
+ * where each far log was read up to). */
+static void follow(struct ctl *c, int64_t id, char paths[2][PATH_MAX + 32], const int want[2],
+		   int fds[2], uint64_t off[2])
+{
+	const char *host = persist_session_host(c->s);
 	struct persist_exit st;
 	int x;
 
 	for (;;) {
-		print_logs(paths, want, fds);
+		if (host && persist_session_connected(c->s))
+			print_far(c, id, paths, want, off);
+		else if (!host)
+			print_logs(paths, want, fds);
 		x = persist_session_wait(c->s, id, FOLLOW_SLICE_MS, &st);
 		ctl_notes(c); /* of the recovery when it took the thread back */
 		if (x == -ETIMEDOUT)
 			continue;
 		if (x == 0 || x == -ENODATA)
 			break; /* ended, or lost: nothing more will come from it */
-		print_logs(paths, want, fds);
+		if (!host)
+			print_logs(paths, want, fds);
+		if (x == -ENOTCONN && host)
+			ctl_die(EXIT_RUNTIME, "child %lld is recorded as running, but no server "
+				"answers on %s: its output and its end cannot be followed ('%s "
+				"--host %s status' says more)", (long long)id, host, ctl_prog, host);
 		if (x == -ENOTCONN)
 			ctl_die(EXIT_RUNTIME, "child %lld is recorded as running, but no server "
 				"answers at %s: its end cannot be followed ('%s status' says more)",
@@ -109,7 +152,15 @@ static void follow(struct ctl *c, int64_t id, char paths[2][PATH_MAX + 32], cons
 		ctl_fail(c, x, "following child %lld: %s", (long long)id, strerror(-x));
 	}
 	/* It has ended: what it wrote is all in the files now. */
-	print_logs(paths, want, fds);
+	if (!host) {
+		print_logs(paths, want, fds);
+		return;
+	}
+	if (!persist_session_connected(c->s))
+		ctl_die(EXIT_RUNTIME, "child %lld has ended, but no server answers on %s: its "
+			"output there cannot be read ('%s --host %s start' starts one, then run "
+			"this again)", (long long)id, host, ctl_prog, host);
+	print_far(c, id, paths, want, off);
 }
 
 int cmd_logs(struct ctl *c, int argc, char **argv)
@@ -124,7 +175,8 @@ int cmd_logs(struct ctl *c, int argc, char **argv)
 	struct persist_child_rec r = { 0 };
 	struct ctl_ref ref;
 	char paths[2][PATH_MAX + 32];
-	int o, want[2] = { 1, 1 }, fds[2] = { -1, -1 }, missing = 0, follow_it = 0, x;
+	uint64_t off[2] = { 0, 0 };
+	int o, want[2] = { 1, 1 }, fds[2] = { -1, -1 }, missing = 0, follow_it = 0;
 
 	while ((o = ctl_getopt(argc, argv, "+:oefh", opts, "logs", help)) != -1) {
 		if (o == 'o')
@@ -150,32 +202,18 @@ int cmd_logs(struct ctl *c, int argc, char **argv)
 				(long long)r.id, c->dir);
 	if (persist_session_host(c->s)) {
 		/* On the far host: read through the thread before letting go. */
-		if (follow_it)
-			ctl_die(EXIT_RUNTIME, "logs --follow of a child on another host is not "
-				"supported yet: run '%s --host %s logs %lld' again to see more",
-				ctl_prog, persist_session_host(c->s), (long long)r.id);
-		for (int i = 0; i < 2; i++) {
-			char *d;
-			size_t n;
-			if (!want[i])
-				continue;
-			x = persist_session_log_read(c->s, r.id, i + 1, &d, &n);
-			if (x == -ENOENT) {
-				missing++;
-				continue;
-			}
-			if (x < 0)
-				ctl_fail(c, x, "cannot read %s:%s: %s", persist_session_host(c->s),
-					 paths[i], strerror(-x));
-			fwrite(d, 1, n, stdout);
-			free(d);
-		}
+		if (follow_it && r.pid > 0)
+			follow(c, r.id, paths, want, fds, off);
+		else
+			missing = print_far(c, r.id, paths, want, off);
 		ctl_close(c);
+		if (missing && r.pid <= 0)
+			ctl_note("child %lld never started: it has no output", (long long)r.id);
 		persist_child_rec_clear(&r);
 		return EXIT_OK;
 	}
 	if (follow_it && r.pid > 0)
-		follow(c, r.id, paths, want, fds);
+		follow(c, r.id, paths, want, fds, off);
 	ctl_close(c); /* reading files needs no control */
 	missing = print_logs(paths, want, fds);
 	if (missing && r.pid <= 0)

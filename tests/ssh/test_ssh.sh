@@ -98,6 +98,55 @@ if [ $rc = 3 ]; then ok "wait on B: exit 3"; else bad "wait on B"; fi
 r --host far logs --stdout "$EX"
 if [ "$out" = out-on-b ]; then ok "logs of a far child, read through the thread"; else bad "logs"; fi
 
+# ---- logs --follow through the thread ----
+r --host far logs --follow "$EX"
+if [ $rc = 0 ] && [ "$out" = "$(printf 'out-on-b\nerr-on-b')" ]; then ok "logs -f of a far child that has ended: all of it, exit 0"; else bad "logs -f of an ended far child"; fi
+r --host far run -- sh -c 'for i in 1 2 3 4 5 6 7 8; do echo line$i; echo eline$i >&2; sleep 0.2; done'
+LN=$out
+r --host far logs -f "$LN"
+want_o=$(printf 'line%s\n' 1 2 3 4 5 6 7 8)
+want_e=$(printf 'eline%s\n' 1 2 3 4 5 6 7 8)
+if [ $rc = 0 ] && [ "$(printf '%s\n' "$out" | grep '^line')" = "$want_o" ] &&
+   [ "$(printf '%s\n' "$out" | grep '^eline')" = "$want_e" ]; then
+	ok "logs -f of a far child writing for a while: every line in order, exit 0 once it ended"
+else
+	bad "logs -f of a far child writing for a while"
+fi
+r --host far wait --timeout 30 "$LN"
+[ $rc = 0 ] || bad "the followed child did not end with exit 0 (rc $rc)"
+# While it is followed, the child waits for a file on B: what the follow
+# printed before the file exists came as the child wrote it, not at its end.
+on_b rm -f /tmp/persist-follow-go
+r --host far run -- sh -c 'echo first; echo efirst >&2; while [ ! -e /tmp/persist-follow-go ]; do sleep 0.1; done; echo second; echo esecond >&2'
+GO=$out
+timeout "$TO" ${PERSISTCTL_WRAP:-} "$P" --state "$A" --host far logs -f --stdout "$GO" >"$T/follow--stdout" 2>"$T/follow--stdout.err" &
+fpo=$!
+timeout "$TO" ${PERSISTCTL_WRAP:-} "$P" --state "$A" --host far logs -f --stderr "$GO" >"$T/follow--stderr" 2>"$T/follow--stderr.err" &
+fpe=$!
+i=0
+while [ $i -lt 600 ] && ! { grep -q '^first$' "$T/follow--stdout" && grep -q '^efirst$' "$T/follow--stderr"; }; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if grep -q '^first$' "$T/follow--stdout" && grep -q '^efirst$' "$T/follow--stderr" &&
+   kill -0 "$fpo" 2>/dev/null && kill -0 "$fpe" 2>/dev/null; then
+	ok "logs -f of a far child: its output as it comes, the follow still on while it runs"
+else
+	bad "logs -f printed nothing while the far child ran: out=$(cat "$T/follow--stdout") err=$(cat "$T/follow--stdout.err")"
+fi
+on_b touch /tmp/persist-follow-go
+wait "$fpo"; rco=$?
+wait "$fpe"; rce=$?
+if [ $rco = 0 ] && [ "$(cat "$T/follow--stdout")" = "$(printf 'first\nsecond')" ]; then ok "logs -f --stdout of a far child: its stdout only, exit 0 at its end"; else bad "logs -f --stdout far (rc $rco): $(cat "$T/follow--stdout") $(cat "$T/follow--stdout.err")"; fi
+if [ $rce = 0 ] && [ "$(cat "$T/follow--stderr")" = "$(printf 'efirst\nesecond')" ]; then ok "logs -f --stderr of a far child: its stderr only, exit 0 at its end"; else bad "logs -f --stderr far (rc $rce): $(cat "$T/follow--stderr") $(cat "$T/follow--stderr.err")"; fi
+on_b rm -f /tmp/persist-follow-go
+# More than one read's worth (PERSIST_SESSION_LOG_CHUNK, 1 MiB): read on
+# from where each read ended, nothing lost or doubled.
+r --host far run -- sh -c 'head -c 3000000 /dev/zero | tr "\0" x; echo; echo end'
+BIG=$out
+timeout "$TO" ${PERSISTCTL_WRAP:-} "$P" --state "$A" --host far logs -f --stdout "$BIG" >"$T/big" 2>"$T/err"; rc=$?
+if [ $rc = 0 ] && [ "$(wc -c <"$T/big")" = 3000005 ] && [ "$(tail -n 1 "$T/big")" = end ]; then ok "logs -f of a far log of 3 MB: every byte once"; else bad "logs -f of a 3 MB far log (rc $rc, $(wc -c <"$T/big") bytes): $(cat "$T/err")"; fi
+
 # ---- our directory means nothing on B ----
 ONLY_A=$(mktemp -d /tmp/persist-only-a.XXXXXX) # A's /tmp: B has its own
 out=$(cd "$ONLY_A" && timeout "$TO" ${PERSISTCTL_WRAP:-} "$P" --state "$A" --host far run -- sh -c 'exit 4' 2>"$T/err"); rc=$?
@@ -197,6 +246,8 @@ echo "measure: ssh far true $(( (t1 - t0) / 5 )) ms; persistctl --host far statu
 # ---- stop on B ----
 r --host far stop --grace 1
 if [ $rc = 0 ] && ! check_b_comm "$SPID" persist-server; then ok "stop on B ends B's server"; else bad "stop on B"; fi
+r --host far logs -f "$EX"
+case "$rc:$err" in 1:*"has ended, but no server answers on far"*) ok "logs -f with no server on B: says so, exit 1 ($err)";; *) bad "logs -f with no server on B";; esac
 
 # ---- the library from C (a store of its own) ----
 if [ -n "${SSH_API_TEST:-}" ]; then

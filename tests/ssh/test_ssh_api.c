@@ -110,6 +110,22 @@ int main(int argc, char **argv)
 	      "persist_session_log_read through the thread: %d '%.*s'", r, (int)loglen,
 	      log ? log : "");
 	free(log);
+	/* From an offset: the bytes after it only; at and past the end: none,
+	 * and no error. */
+	r = persist_session_log_read_from(s, id, 1, 4, &log, &loglen);
+	CHECK(r == 0 && loglen == 5 && memcmp(log, "on-b\n", 5) == 0 && log[5] == 0,
+	      "persist_session_log_read_from(4) through the thread: %d '%.*s'", r, (int)loglen,
+	      log ? log : "");
+	free(log);
+	for (uint64_t off = 9; off <= 1000000; off += 999991) {
+		r = persist_session_log_read_from(s, id, 1, off, &log, &loglen);
+		CHECK(r == 0 && loglen == 0 && log && log[0] == 0,
+		      "persist_session_log_read_from(%llu) at or past the end: %d, %zu bytes",
+		      (unsigned long long)off, r, loglen);
+		free(log);
+	}
+	r = persist_session_log_read_from(s, id + 1000, 1, 0, &log, &loglen);
+	CHECK(r == -ENOENT && !log, "persist_session_log_read_from of no such log: %d", r);
 	{
 		/* A controller that dies inside a blocking syscall of B's
 		 * server: ppoll with no fds and no timeout never returns by

@@ -181,6 +181,23 @@ PERSIST_EXPORT int persist_session_log_path(const struct persist_session *s, int
 PERSIST_EXPORT int persist_session_log_read(struct persist_session *s, int64_t id, int stream,
 					    char **data, size_t *len);
 
+/* The most persist_session_log_read_from returns in one call: 1 MiB. */
+#define PERSIST_SESSION_LOG_CHUNK ((size_t)1 << 20)
+
+/* As persist_session_log_read, from byte offset of child id's log file on,
+ * at most PERSIST_SESSION_LOG_CHUNK bytes of it: a caller that follows a
+ * log as it grows (or reads a huge one) calls again with offset + *len
+ * until *len is 0 (or under the chunk: nothing more for now).  An offset
+ * at or past the file's end gives 0 bytes (*data an empty buffer), not an
+ * error.  Returns: 0; -ENOENT (no such file: the child wrote nothing yet,
+ * or never started); -ENOTCONN (a far session that is not connected);
+ * -ENAMETOOLONG (a far log path of 64 bytes or more); -EINVAL (bad
+ * stream, an offset beyond INT64_MAX); -ENOMEM; the read's or the
+ * transport's -errno. */
+PERSIST_EXPORT int persist_session_log_read_from(struct persist_session *s, int64_t id,
+						 int stream, uint64_t offset, char **data,
+						 size_t *len);
+
 /* Run sp->argv as a new child of the thread, named name (NULL: unnamed;
  * else unique among the live children and not starting with a digit).
  * The intent is committed first, the pid after the spawn.  NULL stdout or
