@@ -15,7 +15,9 @@ void pserver__zero(void *dst, unsigned long n);
  * new controllers and honouring takeovers.
  * Returns: the connection's revents (> 0); -ECONNABORTED if another
  * controller took over (s->conn_fd is now that one, s->out holds the answer
- * to its takeover); or another -errno. */
+ * to its takeover), or if the served one left for good while a newcomer
+ * came (waiting for POLLIN with nothing owed: s->conn_fd is the newcomer,
+ * greeted as served, or -1 if it was refused); or another -errno. */
 int pserver__wait(struct pserver *s, short events);
 
 /* Wait, idle, until there is a controller to serve (a promoted pending one

@@ -170,6 +170,18 @@ static int check_pending(struct pserver *s, short revents)
 	return 1;
 }
 
+/* Whether the controller served has left with nothing owed either way:
+ * end of file with no byte unread, no request in part, no answer unsent,
+ * and nobody pending (who would come first).  Then a newcomer is served
+ * at once.  Returns: 1 or 0. */
+static int left_for_good(struct pserver *s)
+{
+	char byte;
+
+	return s->pending_fd < 0 && s->in_len == 0 && s->out_n == 0 &&
+	       sys_recv(s->conn_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 int pserver__wait(struct pserver *s, short events)
 {
 	for (;;) {
@@ -204,8 +216,18 @@ int pserver__wait(struct pserver *s, short events)
 		 * slot to a newcomer accepted in the same round. */
 		if (ip < n && p[ip].revents && check_pending(s, p[ip].revents))
 			return -ECONNABORTED;
-		if (il < n && (p[il].revents & POLLIN))
+		if (il < n && (p[il].revents & POLLIN)) {
+			if (events == POLLIN && p[0].revents && left_for_good(s)) {
+				/* Served anew, not as busy: a controller that
+				 * reconnects right after closing would otherwise
+				 * pay a takeover for its own old connection. */
+				sys_close(s->conn_fd);
+				s->conn_fd = -1;
+				accept_one(s);
+				return -ECONNABORTED;
+			}
 			accept_one(s);
+		}
 		if (p[0].revents)
 			return p[0].revents;
 	}

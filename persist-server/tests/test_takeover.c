@@ -15,7 +15,10 @@
  *    sees end of file;
  *  - a controller whose requests never run dry (the server then reads
  *    without polling) is taken over all the same: a newcomer is greeted
- *    and its takeover answered while the old batches go on.
+ *    and its takeover answered while the old batches go on;
+ *  - a controller that closed its connection and connects again is
+ *    served anew (no busy hello, no takeover), even when the server sees
+ *    the end and the newcomer at once.
  * The server also stays up through every SIGURG. */
 #include <errno.h>
 #include <fcntl.h>
@@ -496,6 +499,56 @@ static void endless_pipeline_is_taken_over(void **state)
 	close(fd);
 }
 
+/* Until pid is stopped (SIGSTOP taken: state T in /proc/PID/stat). */
+static void await_stopped(pid_t pid)
+{
+	char path[64], st[256], *paren;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	for (int waited = 0; waited < deadline_ms(); waited += 2) {
+		FILE *f = fopen(path, "r");
+
+		assert_non_null(f);
+		if (!fgets(st, sizeof st, f))
+			st[0] = '\0';
+		fclose(f);
+		paren = strrchr(st, ')');
+		if (paren && paren[1] == ' ' && paren[2] == 'T')
+			return;
+		pause_ms(2);
+	}
+	fail_msg("server %d did not stop", (int)pid);
+}
+
+/* A controller that closes its connection and connects again at once is
+ * served anew, not greeted as busy: the server, stopped meanwhile, finds
+ * the old connection at its end and the newcomer in the same poll, and
+ * needs no NEAR_OP_TAKEOVER from it (it would cost a round trip). */
+static void reconnect_after_close_is_not_busy(void **state)
+{
+	struct env *e = *state;
+	struct near_hello h, old;
+	int a, fd;
+
+	run_server(e, (const char *const[]){ "--listen", e->path, NULL });
+	a = dial(e->path);
+	read_hello(a, &old);
+	send_req(a, __NR_getpid, 0);
+	assert_int_equal(answer(a), e->server);
+	assert_int_equal(kill(e->server, SIGSTOP), 0);
+	await_stopped(e->server);
+	close(a);
+	fd = dial(e->path);
+	assert_int_equal(kill(e->server, SIGCONT), 0);
+	read_hello(fd, &h);
+	assert_int_equal(h.flags & NEAR_HELLO_BUSY, 0);
+	assert_true(h.epoch > old.epoch);
+	send_req(fd, __NR_getpid, 0);
+	assert_int_equal(answer(fd), e->server);
+	assert_true(alive(e->server));
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -509,6 +562,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(live_controller_is_taken_over_from_its_syscall, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(endless_pipeline_is_taken_over, setup, teardown),
+		cmocka_unit_test_setup_teardown(reconnect_after_close_is_not_busy, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
