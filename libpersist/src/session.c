@@ -342,6 +342,11 @@ static int settle_old_thread(struct persist_session *s, int new_pid,
 				 old.pid, s->dir);
 		r = recover(s, &old, 0, why, whylen);
 	}
+	/* Either way the old server's kept fds are out of reach for good. */
+	if (r >= 0 && (old.pid != new_pid || old.starttime != new_start) &&
+	    (r = persist__fds_forget(s, old.id)) < 0)
+		persist__say(why, whylen, "cannot forget the kept fds of the old server in %s: %s",
+			     s->db, persist_store_errmsg(s->st));
 	persist_thread_rec_clear(&old);
 	return r;
 }
@@ -654,6 +659,9 @@ int persist__thread_end(struct persist_session *s, char *why, size_t whylen)
 	r = persist_thread_exit(&s->t, 0);
 	s->connected = 0;
 	persist__kept_free(s);
+	/* Its kept fds end with it.  A failure here leaves records that the
+	 * next start forgets (settle_old_thread): not the stop's failure. */
+	persist__fds_forget(s, s->rec.id);
 	if (fd >= 0) {
 		struct pollfd p = { fd, POLLIN, 0 };
 		int x = poll(&p, 1, 10000);

@@ -245,6 +245,23 @@ PERSIST_EXPORT int persist_session_fd_list(struct persist_session *s,
 	return r;
 }
 
+int persist__fds_forget(struct persist_session *s, int64_t thread_id)
+{
+	struct persist_fd_rec *recs;
+	size_t n;
+	int r = persist_store_fd_list(s->st, thread_id, &recs, &n);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		r = persist_store_fd_del(s->st, thread_id, recs[i].name);
+		if (r == -ENOENT)
+			r = 0; /* forgotten meanwhile */
+	}
+	persist_fd_recs_free(recs, n);
+	return r;
+}
+
 /* Bring the thread's fd table back to exactly what it owns (docs/design.md,
  * decision 15): its stdio, the server's own sockets, and the kept fds that
  * are still the files they were kept for.  Anything else was left by a

@@ -117,6 +117,12 @@ void persist__wait_all(struct persist_session *s, struct handle_child *hcs, cons
 /* session_fd.c: free the named fds' handles (after the thread's task is
  * closed, which invalidated them). */
 void persist__kept_free(struct persist_session *s);
+/* The kept fds of thread_id ended with its server (stopped, dead, or
+ * replaced by another): forget their records, so that a new server does
+ * not show them as stale and their names are free again.  Not one
+ * transaction: a crash half way leaves records that the next settling of
+ * the old server forgets.  Returns: 0; a store error. */
+int persist__fds_forget(struct persist_session *s, int64_t thread_id);
 /* Close every fd of the thread it does not own: see session_fd.c.
  * Returns: how many were closed; -errno. */
 int persist__fds_trim(struct persist_session *s);

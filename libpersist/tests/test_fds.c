@@ -302,6 +302,56 @@ static void table_trimmed(void **state)
 	persist_session_close(s);
 }
 
+/* The number of kept fds the store lists for the session's thread. */
+static size_t kept(struct persist_session *s)
+{
+	struct persist_fd_rec *recs;
+	size_t n;
+
+	assert_int_equal(persist_session_fd_list(s, &recs, &n), 0);
+	persist_fd_recs_free(recs, n);
+	return n;
+}
+
+/* Kept fds end with their server: after a stop the store lists none (also
+ * offline), and a server started anew, or one started after the old one
+ * was killed behind our back, neither shows them as stale nor keeps their
+ * names taken. */
+static void kept_fds_end_with_their_server(void **state)
+{
+	struct persist_session *s;
+	char why[512];
+	int pid;
+
+	(void)state;
+	assert_int_equal(persist_session_open(dir, PERSIST_SESSION_START, &s, why, sizeof why), 0);
+	assert_int_equal(persist_session_listen(s, "web", "tcp:127.0.0.1:0", why, sizeof why), 0);
+	assert_int_equal(kept(s), 1);
+	assert_int_equal(persist_session_stop(s, 1000, why, sizeof why), 0);
+	assert_int_equal(kept(s), 0);
+	persist_session_close(s);
+	assert_int_equal(persist_session_open(dir, PERSIST_SESSION_OFFLINE, &s, why, sizeof why), 0);
+	assert_int_equal(kept(s), 0);
+	persist_session_close(s);
+
+	assert_int_equal(persist_session_open(dir, PERSIST_SESSION_START, &s, why, sizeof why), 0);
+	assert_int_equal(kept(s), 0);
+	assert_int_equal(persist_session_listen(s, "web", "tcp:127.0.0.1:0", why, sizeof why), 0);
+	pid = persist_session_thread(s)->pid;
+	persist_session_close(s);
+	/* Killed behind our back: the next start settles the old server. */
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	for (int i = 0; i < 5000 && kill(pid, 0) == 0; i++)
+		usleep(1000);
+	assert_int_equal(persist_session_open(dir, PERSIST_SESSION_START, &s, why, sizeof why), 0);
+	assert_true(persist_session_thread(s)->pid != pid);
+	assert_int_equal(kept(s), 0);
+	assert_int_equal(persist_session_listen(s, "web", "tcp:127.0.0.1:0", why, sizeof why), 0);
+	assert_int_equal(kept(s), 1);
+	assert_int_equal(persist_session_stop(s, 1000, why, sizeof why), 0);
+	persist_session_close(s);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -324,6 +374,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(zero_downtime, setup, teardown),
 		cmocka_unit_test_setup_teardown(stale_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(table_trimmed, setup, teardown),
+		cmocka_unit_test_setup_teardown(kept_fds_end_with_their_server, setup, teardown),
 	};
 
 	if (argc == 2 && strcmp(argv[1], "serve") == 0)

@@ -266,7 +266,9 @@ PERSIST_EXPORT int persist_session_kill(struct persist_session *s, int64_t id, i
 /* End every child and the thread: SIGTERM to each running child and its
  * process group, SIGKILL to those still running after grace_ms, every
  * status recorded then reaped, then the server ends.  Every record is then
- * final and the session is offline (the store can still be read).
+ * final, the kept fds are forgotten (they ended with the server, as they do
+ * when a session finds the recorded server dead or replaced), and the
+ * session is offline (the store can still be read).
  * Returns: 0; -EBUSY (a child could not be settled, or the thread has
  * children no record knows: the server stays up, stop again); -ENOTCONN
  * (offline: nothing to stop); -ETIMEDOUT (the server did not end). */
