@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <persist/session.h>
+#include "proc_view.h"
 #include "store_fixture.h"
 
 static int slow(int ms)
@@ -54,19 +55,9 @@ static void nap_ms(int ms)
 /* 1 if pid exists and is not a zombie. */
 static int alive(int pid)
 {
-	char path[64], buf[512];
-	ssize_t n;
-	int fd;
+	char st = proc_state(pid, NULL);
 
-	snprintf(path, sizeof path, "/proc/%d/stat", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	return strrchr(buf, ')')[2] != 'Z';
+	return st && st != 'Z';
 }
 
 static int setup(void **state)
