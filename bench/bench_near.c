@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <near/proto.h>
+#include <near/syscall.h>
 #include "../tests/lib/ctl.h"
 #include "../tests/lib/spawn.h"
 #include "harness.h"
@@ -44,12 +45,12 @@ static int val_roundtrip(const void *arg, long iters)
 	return r;
 }
 
-/* Value: *arg getpid requests in flight, refilled as answers come (as
- * many requests go out as answers came in each read), *arg per
- * iteration.  With 1 this is a blocking round trip at a time. */
-static int val_pipelined(const void *arg, long iters)
+/* w getpid requests in flight on fd, refilled as answers come (as many
+ * requests go out as answers came in each read), each answer checked
+ * against pid; iters * w requests in all.  With w = 1 this is a blocking
+ * round trip at a time.  Returns: 0 or -errno (-EPROTO: a wrong answer). */
+static int pipelined(int fd, int64_t pid, unsigned w, long iters)
 {
-	unsigned w = *(const unsigned *)arg;
 	struct near_request q[64];
 	unsigned char buf[64 * 8];
 	long total = iters * (long)w, sent, got = 0;
@@ -61,9 +62,9 @@ static int val_pipelined(const void *arg, long iters)
 	for (unsigned j = 0; j < w; j++)
 		near_request_set(&q[j], __NR_getpid, 0, 0, 0, 0, 0, 0);
 	sent = total < w ? total : w;
-	r = write_full(ctl.fd, q, (size_t)sent * sizeof q[0]);
+	r = write_full(fd, q, (size_t)sent * sizeof q[0]);
 	while (r == 0 && got < total) {
-		ssize_t k = read(ctl.fd, buf + have, (size_t)(sent - got) * 8 - have);
+		ssize_t k = read(fd, buf + have, (size_t)(sent - got) * 8 - have);
 		long more;
 
 		if (k <= 0) {
@@ -74,7 +75,7 @@ static int val_pipelined(const void *arg, long iters)
 		for (size_t off = 0; off + 8 <= have && r == 0; off += 8) {
 			int64_t ret;
 			memcpy(&ret, buf + off, 8);
-			if (ret != srv_pid)
+			if (ret != pid)
 				r = -EPROTO;
 			got++;
 		}
@@ -82,11 +83,57 @@ static int val_pipelined(const void *arg, long iters)
 		have &= 7;
 		more = total - sent < got + w - sent ? total - sent : got + w - sent;
 		if (r == 0 && more > 0) {
-			r = write_full(ctl.fd, q, (size_t)more * sizeof q[0]);
+			r = write_full(fd, q, (size_t)more * sizeof q[0]);
 			sent += more;
 		}
 	}
 	return r;
+}
+
+/* Value: pipelined getpids to persist-server, *arg in flight. */
+static int val_pipelined(const void *arg, long iters)
+{
+	return pipelined(ctl.fd, srv_pid, *(const unsigned *)arg, iters);
+}
+
+/* The bare server: what any server of two processes on this placement
+ * costs, and no more.  It reads whatever requests came (blocking), runs
+ * each as a raw syscall with no checks, and answers them in one write: no
+ * poll, no takeover, no protocol beyond the request and its answer.
+ * bare_pipelined_64 shows, in the same run, how near pipelined_64 is to
+ * that; the gap between it and the floor is the cost of the wakeups and
+ * context switches themselves (docs/design.md, Targets). */
+static pid_t bare_pid;
+static int bare_fd = -1;
+
+static int bare_serve(int fd)
+{
+	static struct near_request q[64];
+	static int64_t ret[64];
+	size_t have = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, (char *)q + have, sizeof q - have);
+		size_t k;
+
+		if (n <= 0)
+			return n < 0 ? -1 : 0;
+		have += (size_t)n;
+		k = have / sizeof q[0];
+		for (size_t i = 0; i < k; i++)
+			ret[i] = near_syscall6(q[i].nr, q[i].args[0], q[i].args[1], q[i].args[2],
+					       q[i].args[3], q[i].args[4], q[i].args[5]);
+		if (k && write_full(fd, ret, k * sizeof ret[0]) < 0)
+			return -1;
+		have -= k * sizeof q[0];
+		memmove(q, (char *)q + k * sizeof q[0], have);
+	}
+}
+
+/* Value: pipelined getpids to the bare server, *arg in flight. */
+static int val_bare_pipelined(const void *arg, long iters)
+{
+	return pipelined(bare_fd, bare_pid, *(const unsigned *)arg, iters);
 }
 
 /* A memory benchmark (struct mem): a batch of 1 is one blocking operation
@@ -203,6 +250,8 @@ static void near_setup(void)
 	if (addr < 0 && addr > -4096)
 		die("mmap in the server", (int)addr);
 	remote = (uint64_t)addr;
+	if ((r = peer_fork(bare_serve, &bare_pid, &bare_fd)) < 0)
+		die("the bare server", r);
 }
 
 static void near_cleanup(void)
@@ -211,6 +260,9 @@ static void near_cleanup(void)
 		ctl_close(&ctl);
 	if (srv.pid > 0)
 		server_stop(&srv);
+	if (bare_fd >= 0)
+		close(bare_fd);
+	kill_reap(&bare_pid);
 }
 
 static const struct mem m1 = { MIB, 1 }, m4 = { KIB4, MEM_WIN };
@@ -224,6 +276,8 @@ static struct bench rows[] = {
 	PIPELINED_ROW("pipelined_1", val_pipelined, 1, NULL, NULL),
 	PIPELINED_ROW("pipelined_8", val_pipelined, 8, NULL, NULL),
 	PIPELINED_ROW("pipelined_64", val_pipelined, 64, TARGET_PIPELINED, met_pipelined),
+	/* No target: the reference that shows what pipelined_64 could be. */
+	PIPELINED_ROW("bare_pipelined_64", val_bare_pipelined, 64, NULL, NULL),
 	{ .name = "write_mem_1MiB", .unit = GB_PER_S,
 	  .val = SIDE(val_write_mem, &m1, MIB),
 	  .floor = SIDE(floor_stream_out, &m1, MIB), .floor_name = FLOOR_STREAM_1MIB,
@@ -245,5 +299,5 @@ static struct bench rows[] = {
 const struct layer near_layer = {
 	.setup = near_setup, .cleanup = near_cleanup,
 	.rows = rows, .n = sizeof rows / sizeof rows[0],
-	.peers = { &srv.pid },
+	.peers = { &srv.pid, &bare_pid },
 };

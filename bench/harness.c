@@ -154,22 +154,30 @@ int helper_serve(int fd)
 	return 0;
 }
 
-static int helper_start(void)
+int peer_fork(int (*serve)(int fd), pid_t *pid, int *fd)
 {
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	helper_pid = fork();
-	if (helper_pid < 0)
-		return -errno;
-	if (helper_pid == 0) {
+	*pid = fork();
+	if (*pid < 0) {
 		close(sv[0]);
-		_exit(helper_serve(sv[1]) < 0);
+		close(sv[1]);
+		return -errno;
+	}
+	if (*pid == 0) {
+		close(sv[0]);
+		_exit(serve(sv[1]) < 0);
 	}
 	close(sv[1]);
-	hfd = sv[0];
-	return set_timeouts(hfd);
+	*fd = sv[0];
+	return set_timeouts(*fd);
+}
+
+static int helper_start(void)
+{
+	return peer_fork(helper_serve, &helper_pid, &hfd);
 }
 
 static int helper_cmd(int fd, uint64_t op, uint64_t size, uint64_t count)

@@ -142,6 +142,10 @@ int met_pipelined(const struct bench *b);
 /* posix_spawn + waitpid of /bin/true right here; arg unused. */
 #define FLOOR_SPAWN "local posix_spawn + waitpid of /bin/true"
 int floor_spawn(const void *arg, long iters);
+/* Fork a peer that runs serve on its end of a new socketpair and exits
+ * with it (status 1 if it returned < 0); *pid gets the peer, *fd our end
+ * (with set_timeouts).  Returns: 0 or -errno. */
+int peer_fork(int (*serve)(int fd), pid_t *pid, int *fd);
 /* SIGKILL *pid if > 0, reap it, set it to 0: for forked peers that never
  * exit on their own. */
 void kill_reap(pid_t *pid);

@@ -4,14 +4,17 @@
 #include <linux/kcmp.h>
 #include "internal.h"
 
-static int init(struct handle_task *t, struct near_sysif *sysif, int pid)
+/* pidns: the namespace of pid if known, else NULL (read from /proc). */
+static int init(struct handle_task *t, struct near_sysif *sysif, int pid,
+		const struct far_ns *pidns)
 {
 	int r;
 
 	if (pid == 0)
 		pid = (int)near_syscall0(__NR_getpid);
-	r = far_ns_of(pid, FAR_NS_PID, &t->pidns);
-	if (r < 0)
+	if (pidns)
+		t->pidns = *pidns;
+	else if ((r = far_ns_of(pid, FAR_NS_PID, &t->pidns)) < 0)
 		return r;
 	t->pid = pid;
 	t->sysif = sysif;
@@ -20,15 +23,29 @@ static int init(struct handle_task *t, struct near_sysif *sysif, int pid)
 	return 0;
 }
 
-HANDLE_EXPORT int handle_task_init(struct handle_task *t, struct near_sysif *sysif, int pid)
+static int init_own(struct handle_task *t, struct near_sysif *sysif, int pid,
+		    const struct far_ns *pidns)
 {
-	int r = init(t, sysif, pid);
+	int r = init(t, sysif, pid, pidns);
 
 	if (r < 0)
 		return r;
 	far_address_space_init(&t->as, t->pid);
 	t->files_ = handle__table_new(t->pid, NULL);
 	return t->files_ ? 0 : -ENOMEM;
+}
+
+HANDLE_EXPORT int handle_task_init(struct handle_task *t, struct near_sysif *sysif, int pid)
+{
+	return init_own(t, sysif, pid, NULL);
+}
+
+HANDLE_EXPORT int handle_task_init_ns(struct handle_task *t, struct near_sysif *sysif,
+				      int pid, const struct far_ns *pidns)
+{
+	if (!pidns || pidns->kind != FAR_NS_PID || pid <= 0)
+		return -EINVAL;
+	return init_own(t, sysif, pid, pidns);
 }
 
 /* kcmp may be unable to tell (-EPERM across users, -ENOSYS without
@@ -48,7 +65,7 @@ HANDLE_EXPORT int handle_task_init_child(struct handle_task *child,
 					 unsigned long clone_flags)
 {
 	int files = !!(clone_flags & CLONE_FILES), vm = !!(clone_flags & CLONE_VM);
-	int r = init(child, sysif, pid);
+	int r = init(child, sysif, pid, NULL);
 
 	if (r < 0)
 		return r;

@@ -193,6 +193,32 @@ static void inherit(void **state)
 	close(p[1]);
 }
 
+/* A task whose pid namespace the caller gives: nothing is read from /proc
+ * (a pid that no process has still gets its record), and the task works. */
+static void task_with_known_ns(void **state)
+{
+	struct far_ns ours, mnt = { FAR_NS_MNT, 1, 1 };
+	struct handle_task k;
+	struct handle_fd h;
+	int none = 4194304 + 1; /* above any pid_max (2^22) */
+
+	(void)state;
+	assert_int_equal(far_ns_of(0, FAR_NS_PID, &ours), 0);
+	assert_int_equal(handle_task_init(&k, t.sysif, none), -ESRCH);
+	assert_int_equal(handle_task_init_ns(&k, t.sysif, none, &ours), 0);
+	assert_int_equal(k.pid, none);
+	assert_true(far_ns_equal(&k.pidns, &ours));
+	handle_task_close(&k);
+	assert_int_equal(handle_task_init_ns(&k, t.sysif, none, &mnt), -EINVAL);
+	assert_int_equal(handle_task_init_ns(&k, t.sysif, 0, &ours), -EINVAL);
+	assert_int_equal(handle_task_init_ns(&k, t.sysif, none, NULL), -EINVAL);
+	/* Ourselves, named with our namespace: a task like any other. */
+	assert_int_equal(handle_task_init_ns(&k, t.sysif, getpid(), &ours), 0);
+	open_null(&h, &k);
+	assert_int_equal(handle_fd_close(&h), 0);
+	handle_task_close(&k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +226,7 @@ int main(void)
 		cmocka_unit_test(shared_table),
 		cmocka_unit_test(other_table),
 		cmocka_unit_test(inherit),
+		cmocka_unit_test(task_with_known_ns),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -91,6 +91,16 @@ struct server_peer {
 	int pid;    /* in our pid namespace; 0: not to be signalled */
 	int pidfd;  /* -1 if the kernel gives none */
 	const struct persist__far_nudge *far; /* a far server: its own way */
+	int was_pidfd; /* persist_reconnect: the server we left (-1: none) */
+	int was_gone;  /* 1 once was_pidfd said that process has ended */
+};
+
+/* What persist_reconnect knows of the local server it leaves. */
+struct server_was {
+	int pidfd;     /* -1: none (not local, or the kernel gives none) */
+	int peer_pid;  /* in our pid namespace (SO_PEERCRED) */
+	int hello_pid; /* in its own */
+	struct far_ns pidns;
 };
 
 /* Who listens at the other end of the connected unix socket fd.  Connecting
@@ -152,8 +162,10 @@ static void nudge(int fd, struct server_peer *p)
 static int await_server(int fd, int64_t deadline, struct server_peer *p)
 {
 	for (;;) {
-		struct pollfd pf = { fd, POLLIN, 0 };
-		int ms = left_ms(deadline);
+		/* The server we left, if any, in the same poll: whether it
+		 * still lives when this one answers costs no syscall. */
+		struct pollfd pf[2] = { { fd, POLLIN, 0 }, { p->was_pidfd, POLLIN, 0 } };
+		int ms = left_ms(deadline), n = p->was_pidfd >= 0 && !p->was_gone ? 2 : 1;
 		struct timespec ts;
 		long r;
 
@@ -163,9 +175,13 @@ static int await_server(int fd, int64_t deadline, struct server_peer *p)
 			ms = NUDGE_MS;
 		ts.tv_sec = 0;
 		ts.tv_nsec = (long)ms * 1000000;
-		r = near_syscall6(__NR_ppoll, (long)&pf, 1, (long)&ts, 0, 0, 0);
-		if (r > 0)
+		r = near_syscall6(__NR_ppoll, (long)pf, n, (long)&ts, 0, 0, 0);
+		if (r > 0 && n == 2 && pf[1].revents)
+			p->was_gone = 1;
+		if (r > 0 && pf[0].revents)
 			return 0;
+		if (r > 0)
+			continue;
 		if (r == 0)
 			nudge(fd, p);
 		else if (r != -EINTR)
@@ -246,12 +262,57 @@ static int far_task_init(struct persist_thread *t, struct near_sysif *sysif)
 	return 0;
 }
 
-/* fd >= 0: a connected stream to the server (path only names it). */
-static int connect_thread(struct persist_thread *t, const char *path, int fd, int takeover,
-			  int timeout_ms, const struct persist__far_nudge *far, char *why,
-			  size_t whylen)
+/* The task of a local thread.  When the server is the one persist_reconnect
+ * left (was): the same pid in our namespace and in its own, and its pidfd,
+ * polled with the hello, showed it alive after we connected (a live
+ * process's pid names nobody else, and a process never changes pid
+ * namespace), the namespace learnt then is kept: no /proc lookup.
+ * Otherwise it is looked up, and a pidfd of the server kept for the next
+ * reconnect.  Returns: 0 or -errno (handle_task_init's). */
+static int local_task_init(struct persist_thread *t, struct server_peer *p,
+			   struct server_was *was)
 {
-	struct server_peer peer = { 0, 0, -1, far };
+	struct near_sysif *sysif = transport_sysif(t->conn);
+	struct ucred cr = { 0, (uid_t)-1, (gid_t)-1 };
+	socklen_t len = sizeof cr;
+	int fd = transport_fd(t->conn), pidfd = -1, r;
+
+	if (near_syscall6(__NR_getsockopt, fd, SOL_SOCKET, SO_PEERCRED, (long)&cr,
+			  (long)&len, 0) < 0)
+		cr.pid = 0;
+	if (was && was->pidfd >= 0 && p->was_pidfd == was->pidfd && !p->was_gone &&
+	    cr.pid > 0 && cr.pid == was->peer_pid && t->pid == was->hello_pid) {
+		r = handle_task_init_ns(&t->task, sysif, t->pid, &was->pidns);
+		if (r == 0) {
+			pidfd = was->pidfd;
+			was->pidfd = -1;
+		}
+	} else {
+		r = handle_task_init(&t->task, sysif, t->pid);
+		if (r == 0 && cr.pid > 0 && p->pidfd >= 0 && p->pid == cr.pid) {
+			pidfd = p->pidfd; /* nudging found it already */
+			p->pidfd = -1;
+		} else if (r == 0 && cr.pid > 0) {
+			len = sizeof pidfd;
+			if (near_syscall6(__NR_getsockopt, fd, SOL_SOCKET, SO_PEERPIDFD,
+					  (long)&pidfd, (long)&len, 0) < 0)
+				pidfd = -1;
+		}
+	}
+	if (pidfd >= 0) {
+		t->srv_pidfd1_ = pidfd + 1;
+		t->srv_peer_pid_ = cr.pid;
+	}
+	return r;
+}
+
+/* fd >= 0: a connected stream to the server (path only names it).  was:
+ * what persist_reconnect knows of the server it left, or NULL. */
+static int connect_thread(struct persist_thread *t, const char *path, int fd, int takeover,
+			  int timeout_ms, const struct persist__far_nudge *far,
+			  struct server_was *was, char *why, size_t whylen)
+{
+	struct server_peer peer = { 0, 0, -1, far, was ? was->pidfd : -1, 0 };
 	int64_t deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 	struct transport_conn *c;
 	int r;
@@ -301,7 +362,7 @@ static int connect_thread(struct persist_thread *t, const char *path, int fd, in
 		transport_mem_use(c, TRANSPORT_MEM_INBAND);
 		r = far_task_init(t, transport_sysif(c));
 	} else {
-		r = handle_task_init(&t->task, transport_sysif(c), t->pid);
+		r = local_task_init(t, &peer, was);
 	}
 	if (r < 0) {
 		persist__say(why, whylen, "thread pid %d: %s", t->pid, strerror(-r));
@@ -315,7 +376,7 @@ PERSIST_EXPORT int persist_thread_connect(struct persist_thread *t, const char *
 					  int takeover, int timeout_ms,
 					  char *why, size_t whylen)
 {
-	return connect_thread(t, path, -1, takeover, timeout_ms, NULL, why, whylen);
+	return connect_thread(t, path, -1, takeover, timeout_ms, NULL, NULL, why, whylen);
 }
 
 /* A far connection always has a nudge (perhaps doing nothing): what
@@ -325,30 +386,39 @@ static const struct persist__far_nudge no_nudge = { NULL, NULL };
 int persist__thread_connect_far(struct persist_thread *t, const char *path, int timeout_ms,
 				const struct persist__far_nudge *nudge, char *why, size_t whylen)
 {
-	return connect_thread(t, path, -1, 1, timeout_ms, nudge ? nudge : &no_nudge, why,
-			      whylen);
+	return connect_thread(t, path, -1, 1, timeout_ms, nudge ? nudge : &no_nudge, NULL,
+			      why, whylen);
 }
 
 int persist__thread_attach_far(struct persist_thread *t, int fd, const char *name,
 			       int timeout_ms, const struct persist__far_nudge *nudge,
 			       char *why, size_t whylen)
 {
-	return connect_thread(t, name, fd, 1, timeout_ms, nudge ? nudge : &no_nudge, why,
-			      whylen);
+	return connect_thread(t, name, fd, 1, timeout_ms, nudge ? nudge : &no_nudge, NULL,
+			      why, whylen);
 }
 
 PERSIST_EXPORT int persist_reconnect(struct persist_thread *t, int timeout_ms,
 				     char *why, size_t whylen)
 {
 	char path[sizeof t->path];
+	struct server_was was = { t->srv_pidfd1_ - 1, t->srv_peer_pid_, t->pid, t->task.pidns };
+	int r;
 
 	memcpy(path, t->path, sizeof path);
+	t->srv_pidfd1_ = 0; /* ours now: not closed with the connection */
 	persist_thread_close(t);
-	return persist_thread_connect(t, path, 1, timeout_ms, why, whylen);
+	r = connect_thread(t, path, -1, 1, timeout_ms, NULL, &was, why, whylen);
+	if (was.pidfd >= 0)
+		near_syscall1(__NR_close, was.pidfd); /* another server now */
+	return r;
 }
 
 PERSIST_EXPORT void persist_thread_close(struct persist_thread *t)
 {
+	if (t->srv_pidfd1_ > 0)
+		near_syscall1(__NR_close, t->srv_pidfd1_ - 1);
+	t->srv_pidfd1_ = 0;
 	handle_task_close(&t->task);
 	if (t->conn)
 		transport_close(t->conn);

@@ -238,6 +238,54 @@ static void standalone_server_and_reconnect(void **state)
 	assert_int_equal(kill(pid, 0), -1);
 }
 
+/* Open fds of this process. */
+static int open_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+/* persist_reconnect to the very server it left keeps what it learnt of it,
+ * reading nothing from /proc (a marked pid namespace survives), and learns
+ * anew from a new server at the same path (the mark goes); the pidfd that
+ * tells them apart is one fd per thread, gone with the thread. */
+static void reconnect_keeps_only_the_same_servers_facts(void **state)
+{
+	struct far_ns ours, mark = { FAR_NS_PID, 7, 7 };
+	struct persist_thread t;
+	char why[256];
+	int pid, pid2, base;
+
+	(void)state;
+	assert_int_equal(far_ns_of(0, FAR_NS_PID, &ours), 0);
+	assert_int_equal(persist_server_start(sock, TO, &pid, why, sizeof why), 0);
+	remember(pid);
+	base = open_fds();
+	assert_int_equal(persist_thread_connect(&t, sock, 1, TO, why, sizeof why), 0);
+	assert_true(far_ns_equal(&t.task.pidns, &ours));
+	t.task.pidns = mark;
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(persist_reconnect(&t, TO, why, sizeof why), 0);
+	assert_true(far_ns_equal(&t.task.pidns, &mark));
+	assert_int_equal(handle_getpid(&t.task), pid);
+	assert_int_equal(open_fds(), base + 2); /* the connection and the pidfd */
+	/* The server ends; another takes its place. */
+	kill(pid, SIGKILL);
+	for (int i = 0; i < 200 && kill(pid, 0) == 0; i++)
+		usleep(10000);
+	assert_int_equal(persist_server_start(sock, TO, &pid2, why, sizeof why), 0);
+	remember(pid2);
+	assert_int_equal(persist_reconnect(&t, TO, why, sizeof why), 0);
+	assert_true(far_ns_equal(&t.task.pidns, &ours));
+	assert_int_equal(handle_getpid(&t.task), pid2);
+	assert_int_equal(open_fds(), base + 2);
+	assert_int_equal(persist_thread_exit(&t, 0), 0);
+	assert_int_equal(open_fds(), base);
+}
+
 /* The thread dies while we wait for its hello: an error, at once. */
 static void thread_dies_during_reconnect(void **state)
 {
@@ -792,6 +840,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(standalone_server_and_reconnect, setup, teardown),
+		cmocka_unit_test_setup_teardown(reconnect_keeps_only_the_same_servers_facts, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(thread_dies_during_reconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(spawning, setup, teardown),
 		cmocka_unit_test_setup_teardown(clone_persistent_outlives_a_big_controller, setup, teardown),

@@ -66,6 +66,15 @@ struct handle_ptr {
 HANDLE_EXPORT int handle_task_init(struct handle_task *t, struct near_sysif *sysif,
 				   int pid);
 
+/* As handle_task_init, with pid's namespace already known, so nothing is
+ * read from /proc: for a caller that has proven task pid the same process
+ * as one whose namespace it looked up before (a pid namespace is fixed for
+ * a process's life), e.g. a reconnect to the same server.
+ * Returns: 0; -EINVAL if pidns is not a pid namespace or pid <= 0;
+ * -ENOMEM. */
+HANDLE_EXPORT int handle_task_init_ns(struct handle_task *t, struct near_sysif *sysif,
+				      int pid, const struct far_ns *pidns);
+
 /* Record a task that parent just created with clone flags clone_flags:
  * with CLONE_FILES it shares parent's fd table record, otherwise it gets a
  * record for a copy of the table (whose fds handle_fd_inherit can claim);

@@ -48,6 +48,8 @@ struct persist_thread {
 	void *stack_;
 	int listen_fd_, conn_fd_;    /* the child's sockets (in its table) */
 	struct handle_fd listen_h_, conn_h_;
+	int srv_pidfd1_;             /* a pidfd of the local server + 1; 0: none */
+	int srv_peer_pid_;           /* its pid in our namespace (SO_PEERCRED) */
 };
 
 /* The calling process as a thread.  Returns: 0, or -errno. */
@@ -101,7 +103,11 @@ PERSIST_EXPORT int persist_thread_connect(struct persist_thread *t, const char *
 					  char *why, size_t whylen);
 
 /* Drop the connection and connect again to t->path, taking over (and so
- * interrupting a blocking syscall, as persist_thread_connect says).
+ * interrupting a blocking syscall, as persist_thread_connect says).  When
+ * the very server process answers again (a pidfd of it, kept since the
+ * first connection, shows it alive, and it has the same pid in our
+ * namespace and its own), what was learnt of it is kept and nothing is
+ * read from /proc.
  * Returns: as persist_thread_connect. */
 PERSIST_EXPORT int persist_reconnect(struct persist_thread *t, int timeout_ms,
 				     char *why, size_t whylen);
