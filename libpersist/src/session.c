@@ -77,6 +77,39 @@ static void drop_lock(struct persist_session *s)
 	s->lock_fd = -1;
 }
 
+/* The first request on a new connection, a getpid, proves that we are
+ * served; the thread is closed when it fails.  Returns: 0; -errno (the
+ * connection's: getpid itself cannot fail). */
+static int served(struct persist_session *s)
+{
+	long pid;
+
+	transport_set_timeout(s->t.conn, PERSIST_SESSION_DEADLINE_MS);
+	pid = handle_getpid(&s->t.task);
+	if (pid > 0) {
+		s->connected = 1;
+		return 0;
+	}
+	persist_thread_close(&s->t);
+	return (int)pid;
+}
+
+/* How long a connect through a kept forward may take before the far side
+ * is set up anew: a live forward answers in milliseconds, a server stuck
+ * in a syscall for a dead controller within a nudge or two (an ssh each),
+ * and a forward frozen while we slept never. */
+#define KEPT_FORWARD_MS 10000
+
+/* Connect through the forward kept while a wait slept, once.
+ * Returns: 0 (served); -errno. */
+static int connect_kept(struct persist_session *s)
+{
+	const struct persist__far_nudge nudge = { persist__ssh_nudge, s };
+	int r = persist__thread_connect_far(&s->t, s->sock, KEPT_FORWARD_MS, &nudge, NULL, 0);
+
+	return r < 0 ? r : served(s);
+}
+
 /* Connect, taking over.  We hold the lock, so whoever the server still
  * serves is no live session: a controller that died (perhaps inside a
  * blocking syscall, which the takeover interrupts: docs/design.md,
@@ -89,7 +122,6 @@ static int connect_server(struct persist_session *s, char *why, size_t whylen)
 {
 	int64_t deadline = persist__mono_ms() + PERSIST_SESSION_DEADLINE_MS;
 	unsigned seed = (unsigned)getpid() ^ (unsigned)deadline;
-	long pid;
 	int r;
 
 	const struct persist__far_nudge nudge = { persist__ssh_nudge, s };
@@ -152,15 +184,9 @@ static int connect_server(struct persist_session *s, char *why, size_t whylen)
 		}
 		if (r < 0)
 			return r;
-		transport_set_timeout(s->t.conn, PERSIST_SESSION_DEADLINE_MS);
-		/* getpid cannot fail: any error is the connection's. */
-		pid = handle_getpid(&s->t.task);
-		if (pid > 0) {
-			s->connected = 1;
+		r = served(s);
+		if (r == 0)
 			return 0;
-		}
-		persist_thread_close(&s->t);
-		r = (int)pid;
 		if ((r != -ECONNRESET && r != -ENOTCONN) || persist__mono_ms() > deadline) {
 			persist__say(why, whylen, "the server at %s did not serve us: %s", s->sock,
 				     strerror(-r));
@@ -553,6 +579,14 @@ static int far_connect(struct persist_session *s, unsigned flags, char *why, siz
 		persist_thread_rec_clear(&rec);
 	}
 	s->start = !!(flags & PERSIST_SESSION_START);
+	if (persist__ssh_forward_alive(s)) {
+		/* The forward a sleeping wait kept: connecting through it is
+		 * all it takes.  Whatever fails, the far side is set up anew
+		 * (the setup's own messages say what is wrong there). */
+		if (connect_kept(s) == 0)
+			return 0;
+		persist__ssh_stop(s);
+	}
 	s->relay = getenv("PERSIST_SSH_RELAY") && strcmp(getenv("PERSIST_SSH_RELAY"), "1") == 0;
 	if (!s->relay) {
 		r = persist__ssh_connect(s, s->start, why, whylen);
@@ -630,7 +664,7 @@ int persist__acquire(struct persist_session *s, unsigned flags, int64_t settle_f
 	return recover(s, &s->rec, 1, why, whylen);
 }
 
-void persist__release(struct persist_session *s)
+void persist__release(struct persist_session *s, int keep_forward)
 {
 	if (s->io_ready)
 		persist__procio_fini(&s->io); /* unmaps its scratch in the thread */
@@ -639,7 +673,7 @@ void persist__release(struct persist_session *s)
 		persist_thread_close(&s->t);
 	s->connected = 0;
 	persist__kept_free(s);
-	if (s->far)
+	if (s->far && !(keep_forward && persist__ssh_forward_alive(s)))
 		persist__ssh_stop(s);
 	drop_lock(s);
 }
@@ -770,7 +804,7 @@ PERSIST_EXPORT void persist_session_close(struct persist_session *s)
 {
 	if (!s)
 		return;
-	persist__release(s);
+	persist__release(s, 0);
 	persist_recover_report_free(&s->rep);
 	persist_thread_rec_clear(&s->rec);
 	persist_store_close(s->st);

@@ -268,7 +268,7 @@ static int sleep_on(struct persist_session *s, const struct persist_child_rec *r
 	x = handle_child_init(&hc, &s->t.task, r->pid);
 	if (x < 0)
 		hc.pidfd = -1;
-	persist__release(s);
+	persist__release(s, 1);
 	if (hc.pidfd >= 0) {
 		for (;;) {
 			struct pollfd p = { hc.pidfd, POLLIN, 0 };
@@ -332,7 +332,7 @@ PERSIST_EXPORT int persist_session_wait(struct persist_session *s, int64_t id, i
 			/* The connection dropped during the look (a killed ssh,
 			 * a server taken over): take the thread back as after a
 			 * sleep; its recovery settles what the look began. */
-			persist__release(s);
+			persist__release(s, 0);
 			x = persist__acquire(s, PERSIST_SESSION_OFFLINE, 0, NULL, 0);
 			if (x < 0)
 				goto out;

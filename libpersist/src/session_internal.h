@@ -37,7 +37,7 @@ struct persist_session {
 	char host[256];            /* the ssh destination */
 	char rdir[PATH_MAX];       /* the far state directory ("": ask) */
 	char far_server[PATH_MAX]; /* persist-server there ("": its PATH's) */
-	char ssh_err[PATH_MAX + 32]; /* DIR/ssh-HASH.err: ssh's stderr */
+	char ssh_err[PATH_MAX + 32]; /* DIR/ssh-HASH-PID.err: ssh's stderr */
 	int ssh_pid, ssh_in, ssh_out; /* the forward's ssh (pid 0: none) */
 	int ssh_killed;            /* the signal that ended the last ssh, or 0 */
 	int ssh_relay_fd;          /* >= 0 while spawning a relay: ssh's stdio */
@@ -54,6 +54,10 @@ int persist__ssh_paths(struct persist_session *s, char *why, size_t whylen);
  * the forward to it at s->sock.  Returns: 0; -ENOENT (no persist-server
  * there); -EHOSTUNREACH (ssh failed); -EIO; -ETIMEDOUT; with why set. */
 int persist__ssh_connect(struct persist_session *s, int start, char *why, size_t whylen);
+/* Whether the forward's ssh set up before (persist__release kept it while
+ * a wait slept) still runs; one that ended is reaped and forgotten.
+ * Returns: 1 or 0. */
+int persist__ssh_forward_alive(struct persist_session *s);
 /* The fallback where the forward does not work: ssh running the setup and
  * then persist-server --relay FARDIR/sock, its stdio a socketpair whose
  * other end goes to *fd once the far side said it is ready.
@@ -78,8 +82,10 @@ int persist__ssh_refused(struct persist_session *s, char *why, size_t whylen);
  * crash points, recover.  Returns: 0; -errno with why set. */
 int persist__acquire(struct persist_session *s, unsigned flags, int64_t settle_first,
 		     char *why, size_t whylen);
-/* Disconnect and let go of the lock; the store stays open. */
-void persist__release(struct persist_session *s);
+/* Disconnect and let go of the lock; the store stays open.  keep_forward:
+ * a far session's forward (its ssh) stays up for the next acquire, which
+ * then only connects through it (a wait that sleeps). */
+void persist__release(struct persist_session *s, int keep_forward);
 /* End the connected thread (exit_group) and see it gone.  Returns: 0;
  * -ETIMEDOUT with why set; the session is offline either way. */
 int persist__thread_end(struct persist_session *s, char *why, size_t whylen);

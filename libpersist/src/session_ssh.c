@@ -22,6 +22,7 @@
  * killed when it passes.  The ssh process ends when we do: its stdin is
  * our pipe, and at its end the far cat ends the session. */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -97,20 +98,49 @@ static int sh_quote(const char *s, char *out, size_t len)
 	return 0;
 }
 
+/* Remove the forwards' sockets and ssh logs in dir that controllers now
+ * dead left (killed: nobody unlinked them).  Names are ssh-HASH-PID.sock
+ * and ssh-HASH-PID.err; a pid that lives (ours, or one reused since) keeps
+ * its files. */
+static void forget_dead_forwards(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char end[8];
+		unsigned long long h;
+		int pid, at = 0;
+
+		if (sscanf(e->d_name, "ssh-%16llx-%d.%7s%n", &h, &pid, end, &at) != 3 ||
+		    e->d_name[at] || pid <= 0 || (strcmp(end, "sock") && strcmp(end, "err")))
+			continue;
+		if (kill(pid, 0) < 0 && errno == ESRCH)
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
 int persist__ssh_paths(struct persist_session *s, char *why, size_t whylen)
 {
 	unsigned long long h = hash(s->host);
-	int n;
+	int n, pid = (int)getpid();
 
-	n = snprintf(s->sock, sizeof s->sock, "%s/ssh-%016llx.sock", s->dir, h);
+	/* The forward and its log are this controller's alone: it keeps its
+	 * ssh while a wait sleeps (persist__release), and meanwhile another
+	 * controller of the host may set up its own. */
+	n = snprintf(s->sock, sizeof s->sock, "%s/ssh-%016llx-%d.sock", s->dir, h, pid);
 	if (n < 0 || (size_t)n >= sizeof s->sock) {
 		persist__say(why, whylen, "state directory %s is too long for the local end of "
 			     "the ssh forward (%zu bytes at most): choose a shorter one", s->dir,
-			     sizeof s->sock - 26);
+			     sizeof s->sock - 35);
 		return -ENAMETOOLONG;
 	}
 	snprintf(s->lock_path, sizeof s->lock_path, "%s/ssh-%016llx.lock", s->dir, h);
-	snprintf(s->ssh_err, sizeof s->ssh_err, "%s/ssh-%016llx.err", s->dir, h);
+	snprintf(s->ssh_err, sizeof s->ssh_err, "%s/ssh-%016llx-%d.err", s->dir, h, pid);
+	forget_dead_forwards(s->dir);
 	return 0;
 }
 
@@ -166,6 +196,27 @@ void persist__ssh_stop(struct persist_session *s)
 		return;
 	s->ssh_killed = reap_within(s->ssh_pid, 2000);
 	s->ssh_pid = 0;
+	if (!s->relay)
+		unlink(s->sock); /* ssh leaves its end of the forward behind */
+}
+
+int persist__ssh_forward_alive(struct persist_session *s)
+{
+	int st;
+
+	if (s->relay || s->ssh_pid <= 0 || !s->rdir[0])
+		return 0;
+	switch (waitpid(s->ssh_pid, &st, WNOHANG)) {
+	case 0:
+		return 1;
+	case -1:
+		st = 0; /* not ours to wait for: gone as far as we know */
+	}
+	/* It ended: tidy up what is left. */
+	s->ssh_pid = 0;
+	persist__ssh_stop(s);
+	s->ssh_killed = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	return 0;
 }
 
 /* Start ssh with args (after $PERSIST_SSH) and the far command cmd.

@@ -218,6 +218,34 @@ for s in $(pgrep -x ssh); do
 	case $(tr '\0' ' ' </proc/"$s"/cmdline) in *"$T/ssh_config"*) kill -KILL "$s";; esac
 done
 
+# ---- a far wait keeps its forward's ssh while it sleeps ----
+# Its looks between sleeps go through the one ssh it set up first (a new
+# ssh login per slice before), and no forward's socket is left in the
+# state directory after: not its own end, nor what a controller killed
+# earlier (the silent cut above) or a made-up dead one left.
+r --host far run --name nap -- sleep 4
+NAP=$out
+: >"$A/ssh-0000000000000000-99999999.sock"
+"$P" --state "$A" --host far wait --timeout 30 "$NAP" >"$T/nap.out" 2>"$T/nap.err" &
+W=$!
+: >"$T/nap.ssh"
+while kill -0 $W 2>/dev/null; do
+	for s in $(pgrep -x ssh); do
+		case $(tr '\0' ' ' </proc/"$s"/cmdline 2>/dev/null) in *"-L $A/ssh-"*) echo "$s" >>"$T/nap.ssh";; esac
+	done
+	sleep 0.1
+done
+wait $W; wrc=$?
+n=$(sort -u "$T/nap.ssh" | wc -l)
+if [ $wrc = 0 ] && [ "$n" = 1 ]; then ok "a far wait of 4 s kept one ssh for all its looks"; else
+	rc=$wrc out="$(cat "$T/nap.out") $(cat "$T/nap.err")"; bad "far wait: exit $wrc, $n forward ssh processes over it"; fi
+# Only the wait's own ssh log stays (a failure's message may point at it)
+# until the next controller opens a session.
+socks=$(cd "$A" && ls | grep '^ssh-.*\.sock$' || true)
+logs=$(cd "$A" && ls | grep -c '^ssh-.*-[0-9]*\.err$' || true)
+if [ -z "$socks" ] && [ "$logs" = 1 ]; then ok "no forward's socket is left in the state directory, only the last ssh log"; else
+	out="$socks; $logs logs"; bad "forward files left: $socks; $logs ssh logs"; fi
+
 # ---- named fds on B: listen there, a TCP client on B reaches the child ----
 r --host far listen web tcp:127.0.0.1:0
 r --host far fds
