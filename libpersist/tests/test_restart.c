@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <persist/session.h>
+#include "clock.h"
 #include "proc_view.h"
 #include "store_fixture.h"
 
@@ -36,21 +37,6 @@ static int slow(int ms)
 static char base[64];  /* mkdtemp */
 static char sdir[128]; /* base/state */
 static int server;
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void nap_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
 
 /* 1 if pid exists and is not a zombie. */
 static int alive(int pid)

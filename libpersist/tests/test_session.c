@@ -31,6 +31,7 @@
 #include <persist/session.h>
 #include <transport/conn.h>
 #include <transport/mem.h>
+#include "clock.h"
 #include "proc_view.h"
 
 /* Deadlines: a persist-server under valgrind (VALGRIND=1 traces children)
@@ -43,21 +44,6 @@ static int slow(int ms)
 static char base[64];  /* mkdtemp, mode 0700 */
 static char sdir[128]; /* base/state: the state directory, created by open */
 static int server;     /* the server a test started, ended at teardown */
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void nap_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
 
 /* ---- the kernel's view, from /proc (proc_view.h) ---- */
 

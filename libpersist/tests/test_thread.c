@@ -29,6 +29,7 @@
 #include <near/syscall.h> /* NEAR_ARCH_ID, for the fake server's hello */
 #include <persist/thread.h>
 #include <transport/mem.h>
+#include "clock.h"
 
 static char dir[64], sock[128];
 
@@ -70,13 +71,6 @@ static int teardown(void **state)
 		kill(started[--n_started], SIGKILL);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Field 4 of /proc/PID/stat: the parent. */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <persist/session.h>
+#include "clock.h"
 #include "proc_view.h"
 
 /* Under valgrind (VALGRIND=1 traces children) a server takes seconds to
@@ -43,21 +44,6 @@ static char lim_base[64], lim_sdir[128];
  * the thread rather than the disk (a commit there costs no fsync). */
 static const char *lim_tmp = "/tmp";
 static int lim_server; /* ended at teardown */
-
-static inline long lim_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static inline void lim_nap_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
 
 /* Before the tests: the servers detach to us (we are their subreaper),
  * and under valgrind (--trace-children=yes) the system programs the
@@ -147,7 +133,7 @@ static inline int lim_fds_fresh(void)
 	persist_session_close(s);
 	for (int i = 0; i < lim_slow(5000) && kill(pid, 0) == 0; i++) {
 		waitpid(pid, NULL, WNOHANG);
-		lim_nap_ms(1);
+		nap_ms(1);
 	}
 	return n;
 }

@@ -17,7 +17,7 @@ static void thousand_children(void **state)
 	struct persist_spawn sp = { .argv = SLEEPER };
 	char why[512] = "";
 	size_t nr = 0, running = 0;
-	long t0 = lim_now_ms(), t1, t2;
+	long t0 = now_ms(), t1, t2;
 	int64_t *ids = calloc((size_t)n, sizeof *ids);
 
 	(void)state;
@@ -28,12 +28,12 @@ static void thousand_children(void **state)
 		if (r < 0)
 			fail_msg("run %d of %d: %s: %s", i + 1, n, strerror(-r), why);
 	}
-	t1 = lim_now_ms();
+	t1 = now_ms();
 	persist_session_close(s);
 
 	/* A new session: its recovery finds every one. */
 	s = lim_open(0);
-	t2 = lim_now_ms();
+	t2 = now_ms();
 	rep = persist_session_report(s);
 	assert_true(rep->thread_alive);
 	assert_int_equal(rep->running, n);
@@ -58,10 +58,10 @@ static void thousand_children(void **state)
 	       (t1 - t0) / 1000.0, (t2 - t1) / 1000.0);
 
 	/* Stop ends them all, and the server. */
-	t1 = lim_now_ms();
+	t1 = now_ms();
 	if (persist_session_stop(s, lim_slow(10000), why, sizeof why) < 0)
 		fail_msg("stop: %s", why);
-	printf("    stop ended them in %.1f s\n", (lim_now_ms() - t1) / 1000.0);
+	printf("    stop ended them in %.1f s\n", (now_ms() - t1) / 1000.0);
 	assert_int_equal(persist_store_children(persist_session_store(s),
 						persist_session_thread_rec(s)->id, &recs, &nr), 0);
 	for (size_t i = 0; i < nr; i++)
@@ -76,7 +76,7 @@ static void thousand_children(void **state)
 	 * ended, and no orphan came to us. */
 	for (int i = 0; i < lim_slow(5000) && kill(lim_server, 0) == 0; i++) {
 		waitpid(lim_server, NULL, WNOHANG);
-		lim_nap_ms(1);
+		nap_ms(1);
 	}
 	assert_int_equal(kill(lim_server, 0), -1);
 	assert_int_equal(proc_children(getpid(), left, 16), 0);

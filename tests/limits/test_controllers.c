@@ -50,7 +50,7 @@ static void fifty_controllers(void **state)
 
 	(void)state;
 	fds_own = lim_fds_fresh();
-	t0 = lim_now_ms();
+	t0 = now_ms();
 	fflush(NULL);
 	for (int i = 0; i < n; i++) {
 		pids[i] = fork();
@@ -68,8 +68,8 @@ static void fifty_controllers(void **state)
 			live += !done[i];
 		}
 		if (live)
-			lim_nap_ms(5);
-	} while (live && lim_now_ms() < deadline);
+			nap_ms(5);
+	} while (live && now_ms() < deadline);
 	for (int i = 0; i < n; i++) {
 		char path[128], line[600] = "";
 		ssize_t l;
@@ -99,7 +99,7 @@ static void fifty_controllers(void **state)
 		}
 	}
 	printf("    %d controllers: %d ran their child, %d failed clearly, in %.1f s\n", n, ok,
-	       failed, (lim_now_ms() - t0) / 1000.0);
+	       failed, (now_ms() - t0) / 1000.0);
 	assert_true(ok > 0);
 
 	/* One server, and every child it has is one a controller ran. */
@@ -132,7 +132,7 @@ static void fifty_controllers(void **state)
 	persist_child_recs_free(recs, nr);
 	persist_session_close(s);
 	for (int i = 0; i < lim_slow(5000) && stray_count(strays); i++)
-		lim_nap_ms(1);
+		nap_ms(1);
 	assert_int_equal(stray_count(strays), 0);
 	lim_server = 0;
 }
