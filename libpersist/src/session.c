@@ -91,13 +91,14 @@ static int served(struct persist_session *s)
 		return 0;
 	}
 	persist_thread_close(&s->t);
-	return (int)pid;
+	return pid < 0 ? (int)pid : -EPROTO;
 }
 
-/* How long a connect through a kept forward may take before the far side
- * is set up anew: a live forward answers in milliseconds, a server stuck
- * in a syscall for a dead controller within a nudge or two (an ssh each),
- * and a forward frozen while we slept never. */
+/* How long a connect through a kept forward may wait for its hello before
+ * the far side is set up anew (a nudge's own ssh, bounded apart, may add
+ * to it): a live forward answers in milliseconds, a server stuck in a
+ * syscall for a dead controller within a nudge or two, and a forward
+ * frozen while we slept never. */
 #define KEPT_FORWARD_MS 10000
 
 /* Connect through the forward kept while a wait slept, once.
@@ -735,7 +736,7 @@ static int open_session(const struct persist_host *host, const char *dir, unsign
 	if (!s)
 		return -ENOMEM;
 	s->lock_fd = -1;
-	s->ssh_in = s->ssh_out = s->ssh_relay_fd = -1;
+	s->ssh_in = s->ssh_out = s->ssh_relay_fd = s->ssh_err_fd = -1;
 	r = persist__statedir(s, dir, why, whylen);
 	if (r < 0)
 		goto fail;
@@ -805,6 +806,8 @@ PERSIST_EXPORT void persist_session_close(struct persist_session *s)
 	if (!s)
 		return;
 	persist__release(s, 0);
+	if (s->far)
+		persist__ssh_forget(s);
 	persist_recover_report_free(&s->rep);
 	persist_thread_rec_clear(&s->rec);
 	persist_store_close(s->st);

@@ -37,8 +37,10 @@ struct persist_session {
 	char host[256];            /* the ssh destination */
 	char rdir[PATH_MAX];       /* the far state directory ("": ask) */
 	char far_server[PATH_MAX]; /* persist-server there ("": its PATH's) */
-	char ssh_err[PATH_MAX + 32]; /* DIR/ssh-HASH-PID.err: ssh's stderr */
+	char ssh_err[PATH_MAX + 32]; /* DIR/ssh-HASH-XXXXXX.err: ssh's stderr */
+	int ssh_err_fd;            /* it, open and locked while the session is */
 	int ssh_pid, ssh_in, ssh_out; /* the forward's ssh (pid 0: none) */
+	int ssh_fwd;               /* that ssh forwards sock (not a relay's) */
 	int ssh_killed;            /* the signal that ended the last ssh, or 0 */
 	int ssh_relay_fd;          /* >= 0 while spawning a relay: ssh's stdio */
 	int relay;                 /* through ssh's stdio and persist-server
@@ -47,9 +49,12 @@ struct persist_session {
 	int64_t far_nudged_ms;     /* when persist__ssh_nudge last signalled */
 };
 
-/* session_ssh.c: sock, lock_path and ssh_err for host in DIR.
- * Returns: 0; -ENAMETOOLONG with why set. */
+/* session_ssh.c: sock, lock_path and ssh_err (made, and locked) for host
+ * in DIR; what sessions now gone left there is removed.
+ * Returns: 0; -ENAMETOOLONG or -errno (the log cannot be made), why set. */
 int persist__ssh_paths(struct persist_session *s, char *why, size_t whylen);
+/* Stop the ssh and let go of the log (at the session's close). */
+void persist__ssh_forget(struct persist_session *s);
 /* Set up the far side (the directory, the server when start is set) and
  * the forward to it at s->sock.  Returns: 0; -ENOENT (no persist-server
  * there); -EHOSTUNREACH (ssh failed); -EIO; -ETIMEDOUT; with why set. */

@@ -17,7 +17,8 @@
  *
  * ssh is $PERSIST_SSH run by /bin/sh with the arguments after it, as git
  * runs GIT_SSH_COMMAND, so "ssh -F cfg" or a wrapper with quoting works.
- * Its stderr goes to DIR/ssh-HASH.err, where the messages of a failure are
+ * Its stderr goes to DIR/ssh-HASH-XXXXXX.err (the session's own, as is the
+ * forward's local end, DIR/ssh-HASH-XXXXXX.sock), where the messages of a failure are
  * read back for why.  Every wait here has the session's deadline; ssh is
  * killed when it passes.  The ssh process ends when we do: its stdin is
  * our pipe, and at its end the far cat ends the session. */
@@ -31,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -98,10 +100,14 @@ static int sh_quote(const char *s, char *out, size_t len)
 	return 0;
 }
 
-/* Remove the forwards' sockets and ssh logs in dir that controllers now
- * dead left (killed: nobody unlinked them).  Names are ssh-HASH-PID.sock
- * and ssh-HASH-PID.err; a pid that lives (ours, or one reused since) keeps
- * its files. */
+/* Remove the forwards' sockets and ssh logs in dir that no live session
+ * holds.  A session holds a lock (flock) on its log, ssh-HASH-XXXXXX.err,
+ * from its open to its close (and so does its ssh, which writes to the
+ * same open file), whatever pid namespace it is in; a log nobody holds is
+ * of a session that ended or was killed, and its forward's socket
+ * (ssh-HASH-XXXXXX.sock) is dead with it.  The log of a session that
+ * ended stays until the next session opens: a failure's message may point
+ * at it. */
 static void forget_dead_forwards(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -110,15 +116,23 @@ static void forget_dead_forwards(const char *dir)
 	if (!d)
 		return;
 	while ((e = readdir(d))) {
-		char end[8];
+		char stem[64], sockname[80];
 		unsigned long long h;
-		int pid, at = 0;
+		int at = 0, fd;
 
-		if (sscanf(e->d_name, "ssh-%16llx-%d.%7s%n", &h, &pid, end, &at) != 3 ||
-		    e->d_name[at] || pid <= 0 || (strcmp(end, "sock") && strcmp(end, "err")))
+		if (sscanf(e->d_name, "ssh-%16llx-%*6[A-Za-z0-9].err%n", &h, &at) != 1 ||
+		    e->d_name[at] || at != 31)
 			continue;
-		if (kill(pid, 0) < 0 && errno == ESRCH)
+		fd = openat(dirfd(d), e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			snprintf(stem, sizeof stem, "%.27s", e->d_name);
+			snprintf(sockname, sizeof sockname, "%s.sock", stem);
+			unlinkat(dirfd(d), sockname, 0);
 			unlinkat(dirfd(d), e->d_name, 0);
+		}
+		close(fd);
 	}
 	closedir(d);
 }
@@ -126,22 +140,41 @@ static void forget_dead_forwards(const char *dir)
 int persist__ssh_paths(struct persist_session *s, char *why, size_t whylen)
 {
 	unsigned long long h = hash(s->host);
-	int n, pid = (int)getpid();
+	size_t n = strlen(s->dir);
+	int fd;
 
-	/* The forward and its log are this controller's alone: it keeps its
-	 * ssh while a wait sleeps (persist__release), and meanwhile another
-	 * controller of the host may set up its own. */
-	n = snprintf(s->sock, sizeof s->sock, "%s/ssh-%016llx-%d.sock", s->dir, h, pid);
-	if (n < 0 || (size_t)n >= sizeof s->sock) {
+	/* The forward and its log are this session's alone: it keeps its ssh
+	 * while a wait sleeps (persist__release), and meanwhile another
+	 * controller of the host may set up its own.  Made like mkstemp's
+	 * names, locked for the session's life (forget_dead_forwards). */
+	if (n + sizeof "/ssh-0123456789abcdef-XXXXXX.sock" > sizeof s->sock) {
 		persist__say(why, whylen, "state directory %s is too long for the local end of "
 			     "the ssh forward (%zu bytes at most): choose a shorter one", s->dir,
-			     sizeof s->sock - 35);
+			     sizeof s->sock - sizeof "/ssh-0123456789abcdef-XXXXXX.sock");
 		return -ENAMETOOLONG;
 	}
 	snprintf(s->lock_path, sizeof s->lock_path, "%s/ssh-%016llx.lock", s->dir, h);
-	snprintf(s->ssh_err, sizeof s->ssh_err, "%s/ssh-%016llx-%d.err", s->dir, h, pid);
 	forget_dead_forwards(s->dir);
+	snprintf(s->ssh_err, sizeof s->ssh_err, "%s/ssh-%016llx-XXXXXX.err", s->dir, h);
+	/* O_APPEND: each ssh's log starts at the truncated file's start. */
+	fd = mkostemps(s->ssh_err, 4, O_CLOEXEC | O_APPEND);
+	if (fd < 0) {
+		int e = errno;
+		persist__say(why, whylen, "cannot make the ssh log in %s: %s", s->dir, strerror(e));
+		return -e;
+	}
+	flock(fd, LOCK_EX); /* new and ours: at once */
+	s->ssh_err_fd = fd;
+	snprintf(s->sock, sizeof s->sock, "%.*s.sock", (int)(strlen(s->ssh_err) - 4), s->ssh_err);
 	return 0;
+}
+
+void persist__ssh_forget(struct persist_session *s)
+{
+	persist__ssh_stop(s);
+	if (s->ssh_err_fd >= 0)
+		close(s->ssh_err_fd); /* the log stays, for what it says, until the next open */
+	s->ssh_err_fd = -1;
 }
 
 /* The last line ssh wrote on stderr, for why ("" if none). */
@@ -192,12 +225,12 @@ void persist__ssh_stop(struct persist_session *s)
 	if (s->ssh_out >= 0)
 		close(s->ssh_out);
 	s->ssh_in = s->ssh_out = -1;
-	if (s->ssh_pid <= 0)
-		return;
-	s->ssh_killed = reap_within(s->ssh_pid, 2000);
+	if (s->ssh_pid > 0)
+		s->ssh_killed = reap_within(s->ssh_pid, 2000);
 	s->ssh_pid = 0;
-	if (!s->relay)
+	if (s->ssh_fwd)
 		unlink(s->sock); /* ssh leaves its end of the forward behind */
+	s->ssh_fwd = 0;
 }
 
 int persist__ssh_forward_alive(struct persist_session *s)
@@ -257,7 +290,10 @@ static int ssh_spawn(struct persist_session *s, const char *const *args, size_t 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, s->ssh_relay_fd >= 0 ? s->ssh_relay_fd : in[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, s->ssh_relay_fd >= 0 ? s->ssh_relay_fd : out[1], 1);
-	posix_spawn_file_actions_addopen(&fa, 2, s->ssh_err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (ftruncate(s->ssh_err_fd, 0) < 0) {
+		/* The earlier ssh's lines stay: the last one is still this one's. */
+	}
+	posix_spawn_file_actions_adddup2(&fa, s->ssh_err_fd, 2);
 	r = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(in[0]);
@@ -407,6 +443,7 @@ static int ssh_connect_once(struct persist_session *s, int start, int64_t deadli
 	r = ssh_spawn(s, fwd_args, sizeof fwd_args / sizeof *fwd_args, cmd, why, whylen);
 	if (r < 0)
 		return r;
+	s->ssh_fwd = 1;
 	r = ssh_read(s, deadline, why, whylen);
 	if (r < 0) {
 		persist__ssh_stop(s);

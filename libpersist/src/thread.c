@@ -263,10 +263,15 @@ static int far_task_init(struct persist_thread *t, struct near_sysif *sysif)
 }
 
 /* The task of a local thread.  When the server is the one persist_reconnect
- * left (was): the same pid in our namespace and in its own, and its pidfd,
- * polled with the hello, showed it alive after we connected (a live
- * process's pid names nobody else, and a process never changes pid
- * namespace), the namespace learnt then is kept: no /proc lookup.
+ * left (was): the same pid in our namespace and in its own (and the two
+ * equal: a server that sees itself under another pid is in another pid
+ * namespace, where the lookup by its own pid named some other process),
+ * and its pidfd, polled with the hello, showed it alive after we connected
+ * (a live process's pid names nobody else, and a process never changes
+ * pid namespace), the namespace learnt then is kept: no /proc lookup.
+ * The pidfd is the listener's (SO_PEERCRED/SO_PEERPIDFD name whoever last
+ * called listen()), which persist-server is: it listens again once it
+ * serves.
  * Otherwise it is looked up, and a pidfd of the server kept for the next
  * reconnect.  Returns: 0 or -errno (handle_task_init's). */
 static int local_task_init(struct persist_thread *t, struct server_peer *p,
@@ -281,7 +286,8 @@ static int local_task_init(struct persist_thread *t, struct server_peer *p,
 			  (long)&len, 0) < 0)
 		cr.pid = 0;
 	if (was && was->pidfd >= 0 && p->was_pidfd == was->pidfd && !p->was_gone &&
-	    cr.pid > 0 && cr.pid == was->peer_pid && t->pid == was->hello_pid) {
+	    cr.pid > 0 && cr.pid == was->peer_pid && t->pid == was->hello_pid &&
+	    cr.pid == t->pid) {
 		r = handle_task_init_ns(&t->task, sysif, t->pid, &was->pidns);
 		if (r == 0) {
 			pidfd = was->pidfd;
@@ -347,10 +353,11 @@ static int connect_thread(struct persist_thread *t, const char *path, int fd, in
 			transport_close(c);
 		}
 	}
-	if (peer.pidfd >= 0)
-		near_syscall1(__NR_close, peer.pidfd);
-	if (r < 0)
+	if (r < 0) {
+		if (peer.pidfd >= 0)
+			near_syscall1(__NR_close, peer.pidfd);
 		return r;
+	}
 	/* As transport_connect leaves it: the deadline bounds the calls too. */
 	transport_set_timeout(c, timeout_ms);
 	t->conn = c;
@@ -362,8 +369,10 @@ static int connect_thread(struct persist_thread *t, const char *path, int fd, in
 		transport_mem_use(c, TRANSPORT_MEM_INBAND);
 		r = far_task_init(t, transport_sysif(c));
 	} else {
-		r = local_task_init(t, &peer, was);
+		r = local_task_init(t, &peer, was); /* may keep peer.pidfd */
 	}
+	if (peer.pidfd >= 0)
+		near_syscall1(__NR_close, peer.pidfd);
 	if (r < 0) {
 		persist__say(why, whylen, "thread pid %d: %s", t->pid, strerror(-r));
 		transport_close(c);

@@ -225,25 +225,33 @@ done
 # earlier (the silent cut above) or a made-up dead one left.
 r --host far run --name nap -- sleep 4
 NAP=$out
-: >"$A/ssh-0000000000000000-99999999.sock"
+: >"$A/ssh-0000000000000000-dead00.sock"; : >"$A/ssh-0000000000000000-dead00.err"
 "$P" --state "$A" --host far wait --timeout 30 "$NAP" >"$T/nap.out" 2>"$T/nap.err" &
 W=$!
+# Meanwhile another controller opens a session of the host: it must leave
+# the sleeping wait's forward alone (it is held), and its own goes when it ends.
+(sleep 1; "$P" --state "$A" --host far ps >"$T/nap.ps" 2>&1; echo $? >"$T/nap.psrc") &
+PS=$!
 : >"$T/nap.ssh"
 while kill -0 $W 2>/dev/null; do
-	for s in $(pgrep -x ssh); do
+	for s in $(pgrep -P $W -x ssh); do
 		case $(tr '\0' ' ' </proc/"$s"/cmdline 2>/dev/null) in *"-L $A/ssh-"*) echo "$s" >>"$T/nap.ssh";; esac
 	done
 	sleep 0.1
 done
 wait $W; wrc=$?
+wait $PS
+if [ "$(cat "$T/nap.psrc")" = 0 ]; then ok "another controller's ps during the far wait"; else out=$(cat "$T/nap.ps"); bad "ps during the far wait"; fi
 n=$(sort -u "$T/nap.ssh" | wc -l)
 if [ $wrc = 0 ] && [ "$n" = 1 ]; then ok "a far wait of 4 s kept one ssh for all its looks"; else
 	rc=$wrc out="$(cat "$T/nap.out") $(cat "$T/nap.err")"; bad "far wait: exit $wrc, $n forward ssh processes over it"; fi
-# Only the wait's own ssh log stays (a failure's message may point at it)
+# Only the ssh logs of the two sessions that ended since the last open
+# (the wait's and the ps's) stay, for what a failure's message points at,
 # until the next controller opens a session.
 socks=$(cd "$A" && ls | grep '^ssh-.*\.sock$' || true)
-logs=$(cd "$A" && ls | grep -c '^ssh-.*-[0-9]*\.err$' || true)
-if [ -z "$socks" ] && [ "$logs" = 1 ]; then ok "no forward's socket is left in the state directory, only the last ssh log"; else
+logs=$(cd "$A" && ls | grep -c '^ssh-.*\.err$' || true)
+if [ -z "$socks" ] && [ "$logs" = 2 ] && [ ! -e "$A/ssh-0000000000000000-dead00.err" ]; then
+	ok "no forward's socket is left in the state directory, only the ssh logs of the last two"; else
 	out="$socks; $logs logs"; bad "forward files left: $socks; $logs ssh logs"; fi
 
 # ---- named fds on B: listen there, a TCP client on B reaches the child ----

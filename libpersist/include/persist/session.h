@@ -88,9 +88,9 @@ PERSIST_EXPORT int persist_session_open(const char *dir, unsigned flags,
  * The store and the controller lock stay in the local state directory
  * (dir, as above); the thread runs on the far host in that host's own
  * state directory, reached through ssh's unix-socket forwarding (ssh -L,
- * its local end DIR/ssh-HASH-PID.sock, ssh's messages in
- * DIR/ssh-HASH-PID.err, PID ours: a wait keeps its forward while it
- * sleeps, so that its looks need no new ssh login).
+ * its local end DIR/ssh-HASH-XXXXXX.sock, ssh's messages in
+ * DIR/ssh-HASH-XXXXXX.err, both the session's own: a wait keeps its
+ * forward while it sleeps, so that its looks need no new ssh login).
  * ssh is $PERSIST_SSH (default "ssh"), run by /bin/sh with its arguments
  * after it, as git runs GIT_SSH_COMMAND: "ssh -F cfg -p 2222" works.
  * Authentication, encryption and access are ssh's.  Across hosts nothing
