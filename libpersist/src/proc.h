@@ -131,6 +131,10 @@ struct persist__pfile {
 	size_t max;                 /* in: at most this many bytes, the rest
 				       left for a later read (0: the whole
 				       file, up to 64 MiB, else -EFBIG) */
+	const char *long_path;      /* in: instead of path when set, a path of
+				       up to PATH_MAX: only for a read of this
+				       one file (n = 1, no pre), which goes
+				       alone (a log on another host) */
 };
 
 /* Read n files in io's process: the paths written with one write_mem, all

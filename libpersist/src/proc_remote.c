@@ -151,15 +151,19 @@ static int64_t read_nr(const struct persist__pfile *f)
 static int read_alone(struct persist__procio *io, struct persist__pfile *f)
 {
 	struct near_sysif *s = io->sys;
-	uint64_t buf = io->base + PATH_SLOT;
-	size_t room = io->size - PATH_SLOT, len = 0, limit = f->max ? f->max : FILE_MAX;
+	const char *path = f->long_path ? f->long_path : f->path;
+	/* The path first (a long one rounded up to 8 bytes), then the data. */
+	size_t plen = f->long_path ? (strlen(path) + 8) & ~(size_t)7 : PATH_SLOT;
+	uint64_t buf = io->base + plen;
+	size_t room = io->size - plen, len = 0, limit = f->max ? f->max : FILE_MAX;
 	char *data = NULL, *d;
 	int64_t fd, n = 0;
 	int r;
 
 	free(f->data);
 	f->data = NULL;
-	if ((r = s->ops->write_mem(s, io->base, f->path, PATH_SLOT)) < 0)
+	if ((r = s->ops->write_mem(s, io->base, path,
+				   f->long_path ? strlen(path) + 1 : PATH_SLOT)) < 0)
 		return r;
 	if (f->kind == PERSIST__PF_LINK) {
 		if ((r = call(io, __NR_readlinkat, AT_FDCWD, (int64_t)io->base, (int64_t)buf,
@@ -335,11 +339,17 @@ int persist__read_files(struct persist__procio *io, struct persist__pfile *f, si
 			return -EFBIG;
 		if (f[k].max && f[k].slot > f[k].max)
 			f[k].slot = f[k].max; /* a slot's read must not pass the cap */
+		if (f[k].long_path && (n > 1 || npre))
+			return -EINVAL;
+		if (f[k].long_path && strlen(f[k].long_path) >= PATH_MAX)
+			return -ENAMETOOLONG;
 	}
 	if (!n && !npre)
 		return 0;
 	if ((r = scratch(io)) < 0)
 		return r;
+	if (n == 1 && f->long_path)
+		return read_alone(io, f);
 	while (i < n || first) {
 		size_t j = i, used = 0;
 

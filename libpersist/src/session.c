@@ -404,8 +404,8 @@ static int read_line(const char *path, char *buf, size_t len)
 static int read_identity(struct persist_session *s)
 {
 	struct persist__pfile f[2] = {
-		{ "/proc/sys/kernel/random/boot_id", PERSIST__PF_READ, 64, NULL, 0, 0, 0 },
-		{ "/proc/self/ns/pid", PERSIST__PF_LINK, 64, NULL, 0, 0, 0 },
+		{ "/proc/sys/kernel/random/boot_id", PERSIST__PF_READ, 64, NULL, 0, 0, 0, NULL },
+		{ "/proc/self/ns/pid", PERSIST__PF_LINK, 64, NULL, 0, 0, 0, NULL },
 	};
 	struct persist__procio io;
 	int r;

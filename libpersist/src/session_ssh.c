@@ -577,7 +577,7 @@ static int log_read_at(struct persist_session *s, int64_t id, int stream, uint64
 		       size_t max, char **data, size_t *len)
 {
 	char path[PATH_MAX + 32];
-	struct persist__pfile f = { "", PERSIST__PF_READ, 65536, NULL, 0, off, max };
+	struct persist__pfile f = { "", PERSIST__PF_READ, 65536, NULL, 0, off, max, NULL };
 	struct persist__procio io;
 	int r;
 
@@ -592,10 +592,11 @@ static int log_read_at(struct persist_session *s, int64_t id, int stream, uint64
 		return read_here(path, off, max, data, len);
 	if (!s->connected)
 		return -ENOTCONN; /* the file is on the far host */
-	if (strlen(path) >= sizeof f.path)
-		return -ENAMETOOLONG;
 	/* Through the thread: openat, (p)read and close in it, in-band. */
-	memcpy(f.path, path, strlen(path) + 1);
+	if (strlen(path) < sizeof f.path)
+		memcpy(f.path, path, strlen(path) + 1);
+	else
+		f.long_path = path;
 	persist__procio_init(&io, s->t.task.sysif);
 	r = persist__read_files(&io, &f, 1, NULL, NULL, 0);
 	persist__procio_fini(&io);

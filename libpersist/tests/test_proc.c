@@ -4,6 +4,7 @@
  * round trips), and a server in a pid namespace of its own, whose pids
  * only its own /proc knows. */
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -254,6 +255,53 @@ static void test_read_files_local(void **state)
 	snprintf(f[0].path, sizeof f[0].path, "/proc/self/stat");
 	f[0].slot = 1u << 30;
 	assert_int_equal(persist__read_files(&io, f, 1, NULL, NULL, 0), -EFBIG);
+	persist__procio_fini(&io);
+}
+
+/* A file whose path does not fit the 64-byte slot (a log in a far state
+ * directory with a long name) is read alone, whole or from an offset, up
+ * to a cap; such a path is refused among several files. */
+static void test_read_long_path(void **state)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16], text[3000];
+	struct persist__pfile f[2];
+	struct persist__procio io;
+	FILE *fp;
+
+	(void)state;
+	snprintf(dir, sizeof dir, "%s/a-directory-whose-name-alone-is-longer-than-the-slot-"
+		 "of-sixty-four-bytes", srv_dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(path, sizeof path, "%s/logs-1.out", dir);
+	assert_true(strlen(path) > sizeof f[0].path + 40);
+	for (size_t i = 0; i < sizeof text; i++)
+		text[i] = (char)('A' + i % 26);
+	assert_non_null(fp = fopen(path, "w"));
+	assert_int_equal(fwrite(text, 1, sizeof text, fp), sizeof text);
+	fclose(fp);
+	persist__procio_init(&io, NULL);
+	memset(f, 0, sizeof f);
+	f[0].long_path = path;
+	f[0].slot = 64;
+	assert_int_equal(persist__read_files(&io, f, 1, NULL, NULL, 0), 0);
+	assert_int_equal(f[0].len, sizeof text);
+	assert_memory_equal(f[0].data, text, sizeof text);
+	free(f[0].data);
+	memset(f, 0, sizeof f);
+	f[0].long_path = path;
+	f[0].slot = 64;
+	f[0].off = 1000;
+	f[0].max = 500;
+	assert_int_equal(persist__read_files(&io, f, 1, NULL, NULL, 0), 0);
+	assert_int_equal(f[0].len, 500);
+	assert_memory_equal(f[0].data, text + 1000, 500);
+	free(f[0].data);
+	memset(f, 0, sizeof f);
+	f[0].long_path = path;
+	f[0].slot = 64;
+	snprintf(f[1].path, sizeof f[1].path, "/proc/self/stat");
+	f[1].slot = 1024;
+	assert_int_equal(persist__read_files(&io, f, 2, NULL, NULL, 0), -EINVAL);
 	persist__procio_fini(&io);
 }
 
@@ -597,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_parse_cmdline),
 		cmocka_unit_test(test_stat_alive),
 		cmocka_unit_test_setup_teardown(test_read_files_local, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_long_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_children_local, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_round_trips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_pid_namespace, setup, teardown),

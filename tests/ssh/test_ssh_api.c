@@ -178,6 +178,36 @@ int main(int argc, char **argv)
 	CHECK(r == 0 && s && !persist_session_connected(s), "offline: the store as recorded (%s)",
 	      s && persist_session_notice(s) ? persist_session_notice(s) : why);
 	persist_session_close(s);
+	s = NULL;
+	{
+		/* A far state directory whose log paths do not fit the 64-byte
+		 * path slot of the batched reads: a log is read alone. */
+		struct persist_host longdir = {
+			"far", "/tmp/persist-a-far-state-directory-with-a-name-longer-than-64-bytes",
+			NULL
+		};
+		const char *const say[] = { "sh", "-c", "echo from-a-long-far-dir", NULL };
+		struct persist_spawn sp2 = { .argv = say };
+
+		r = persist_session_open_host(&longdir, argv[1], PERSIST_SESSION_START, &s, why,
+					      sizeof why);
+		CHECK(r == 0, "a session in a far state directory of %zu bytes: %d %s",
+		      strlen(longdir.far_dir), r, why);
+		if (r == 0) {
+			r = persist_session_run(s, NULL, &sp2, &id, why, sizeof why);
+			if (r == 0)
+				r = persist_session_wait(s, id, 30000, &st);
+			if (r == 0)
+				r = persist_session_log_read(s, id, 1, &log, &loglen);
+			CHECK(r == 0 && loglen == 20 && memcmp(log, "from-a-long-far-dir\n", 20) == 0,
+			      "its log (a path of more than 64 bytes) read through the thread: %d "
+			      "'%.*s' %s", r, (int)loglen, log ? log : "", why);
+			free(log);
+			r = persist_session_stop(s, 1000, why, sizeof why);
+			CHECK(r == 0, "stop it: %d %s", r, why);
+			persist_session_close(s);
+		}
+	}
 	if (failed) {
 		char cmd[600];
 		snprintf(cmd, sizeof cmd, "cat %s/ssh-*.err", argv[1]);

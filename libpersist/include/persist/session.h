@@ -178,7 +178,7 @@ PERSIST_EXPORT int persist_session_log_path(const struct persist_session *s, int
  * thread (openat, read, close in it) for a far one, whose logs are on its
  * host.  Returns: 0; -ENOENT (no such file: the child wrote nothing yet,
  * or never started); -ENOTCONN (a far session that is not connected);
- * -ENAMETOOLONG (a far log path of 64 bytes or more); -EINVAL (bad
+ * -ENAMETOOLONG (a log path of PATH_MAX bytes or more); -EINVAL (bad
  * stream); -ENOMEM; the read's or the transport's -errno. */
 PERSIST_EXPORT int persist_session_log_read(struct persist_session *s, int64_t id, int stream,
 					    char **data, size_t *len);
@@ -193,7 +193,7 @@ PERSIST_EXPORT int persist_session_log_read(struct persist_session *s, int64_t i
  * at or past the file's end gives 0 bytes (*data an empty buffer), not an
  * error.  Returns: 0; -ENOENT (no such file: the child wrote nothing yet,
  * or never started); -ENOTCONN (a far session that is not connected);
- * -ENAMETOOLONG (a far log path of 64 bytes or more); -EINVAL (bad
+ * -ENAMETOOLONG (a log path of PATH_MAX bytes or more); -EINVAL (bad
  * stream, an offset beyond INT64_MAX); -ENOMEM; the read's or the
  * transport's -errno. */
 PERSIST_EXPORT int persist_session_log_read_from(struct persist_session *s, int64_t id,
