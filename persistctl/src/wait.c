@@ -70,6 +70,11 @@ int cmd_wait(struct ctl *c, int argc, char **argv)
 	deadline = timeout < 0 ? -1 : mono_ms() + timeout;
 	do {
 		int64_t left = deadline < 0 ? -1 : deadline - mono_ms();
+		/* A deadline already passed is a look, not a wait without end
+		 * (-1): a millisecond between the two clock reads (a slow
+		 * machine, valgrind) made --timeout 0 wait for good. */
+		if (deadline >= 0 && left < 0)
+			left = 0;
 		x = persist_session_wait(c->s, id, left < 0 ? -1 : left > WAIT_SLICE_MS ?
 					 (int)WAIT_SLICE_MS : (int)left, &st);
 	} while (x == -ETIMEDOUT && deadline >= 0 && mono_ms() < deadline);
