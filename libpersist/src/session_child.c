@@ -303,6 +303,27 @@ static int sleep_on(struct persist_session *s, const struct persist_child_rec *r
 	return persist__acquire(s, PERSIST_SESSION_OFFLINE, ended ? id : 0, NULL, 0);
 }
 
+/* Whether x is a connection that dropped (a killed ssh, a server taken
+ * over), not an answer. */
+static int dropped(int x)
+{
+	return x == -ECONNRESET || x == -EPIPE || x == -ENOTCONN;
+}
+
+/* Take the thread back after a drop, as after a sleep, again while that
+ * drops too, *drops counting every drop of the wait (at most 3).
+ * Returns: 0; the last error. */
+static int take_back(struct persist_session *s, int *drops)
+{
+	int x;
+
+	do {
+		persist__release(s, 0);
+		x = persist__acquire(s, PERSIST_SESSION_OFFLINE, 0, NULL, 0);
+	} while (dropped(x) && (*drops)++ < 3);
+	return x;
+}
+
 PERSIST_EXPORT int persist_session_wait(struct persist_session *s, int64_t id, int timeout_ms,
 					struct persist_exit *st)
 {
@@ -332,8 +353,7 @@ PERSIST_EXPORT int persist_session_wait(struct persist_session *s, int64_t id, i
 			/* The connection dropped during the look (a killed ssh,
 			 * a server taken over): take the thread back as after a
 			 * sleep; its recovery settles what the look began. */
-			persist__release(s, 0);
-			x = persist__acquire(s, PERSIST_SESSION_OFFLINE, 0, NULL, 0);
+			x = take_back(s, &drops);
 			if (x < 0)
 				goto out;
 			continue;
@@ -347,6 +367,10 @@ PERSIST_EXPORT int persist_session_wait(struct persist_session *s, int64_t id, i
 			goto out;
 		}
 		x = sleep_on(s, &r, left, &slice);
+		/* Taking the thread back after the sleep may drop too (an ssh
+		 * killed while the identity or the recovery is read). */
+		if (dropped(x) && drops++ < 3)
+			x = take_back(s, &drops);
 		if (x < 0)
 			goto out;
 	}
