@@ -88,25 +88,32 @@ fds() { ls "/proc/$1/fd" | wc -l; }
 # let go of the lock, and it waits on a pidfd (the session's wait does when
 # the thread shares our pid namespace).  The store alone is not enough: it
 # is open before the lock is taken.
+# Without pidfds (valgrind 3.19 has none) the session looks in slices,
+# taking the lock for each look and letting go in between; opening the
+# session and the first look hold it too.  Seen holding the lock once and
+# then not, the store still open: past the first look, so asleep.  (A fixed
+# pause after the first sighting without the lock was not enough: under
+# valgrind on a busy machine the open itself could take longer, and the
+# child then ended before the wait's first look.)
 asleep() {
 	fdl=$(ls -l "/proc/$1/fd" 2>/dev/null)
-	echo "$fdl" | grep -q "$S/state.db\$" && ! echo "$fdl" | grep -q "$S/lock\$" || return 1
-	# A pidfd says it sleeps on the child.  Without pidfds (valgrind 3.19
-	# has none) the session looks in slices, letting go in between: then
-	# a while without the lock, once started, is all there is to see.
+	if echo "$fdl" | grep -q "$S/lock\$"; then
+		touch "$T/held.$1"
+		return 1
+	fi
+	echo "$fdl" | grep -q "$S/state.db\$" || return 1
 	if [ -n "${PERSIST_VALGRIND:-}" ]; then
-		[ -e "$T/asleep.$1" ] || { touch "$T/asleep.$1"; sleep 3; }
-		fdl=$(ls -l "/proc/$1/fd" 2>/dev/null)
-		echo "$fdl" | grep -q "$S/state.db\$"
+		[ -e "$T/held.$1" ]
 	else
 		echo "$fdl" | grep -q 'anon_inode:\[pidfd\]'
 	fi
 }
-# Wait (bounded) until asleep $1: 0 once seen asleep, 1 if 10 s passed.
+# Wait (bounded) until asleep $1: 0 once seen asleep, 1 if 20 s passed.
 # Seen once is what there is to see: between its looks (valgrind: no
-# pidfds) a wait takes the lock again for a moment.
+# pidfds) a wait takes the lock again for a moment.  Looks often: under
+# valgrind the lock must be seen held once.
 until_asleep() {
-	i=0; while [ $i -lt 200 ]; do asleep "$1" && return 0; sleep 0.05; i=$((i + 1)); done
+	i=0; while [ $i -lt 1000 ]; do asleep "$1" && return 0; sleep 0.02; i=$((i + 1)); done
 	return 1
 }
 # Wait up to $TO s for our background process $1 to end (SIGKILL it then):
