@@ -285,7 +285,7 @@ static int local_task_init(struct persist_thread *t, struct server_peer *p,
 	if (near_syscall6(__NR_getsockopt, fd, SOL_SOCKET, SO_PEERCRED, (long)&cr,
 			  (long)&len, 0) < 0)
 		cr.pid = 0;
-	if (was && was->pidfd >= 0 && p->was_pidfd == was->pidfd && !p->was_gone &&
+	if (was && was->pidfd >= 0 && !p->was_gone &&
 	    cr.pid > 0 && cr.pid == was->peer_pid && t->pid == was->hello_pid &&
 	    cr.pid == t->pid) {
 		r = handle_task_init_ns(&t->task, sysif, t->pid, &was->pidns);
