@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <cmocka.h>
 #include <persist/recover.h>
+#include "clock.h"
 #include "server_fixture.h"
 
 /* ---- parsers ---- */
@@ -502,6 +503,27 @@ static int snapshot_trips(struct persist_thread *th, unsigned long long start,
 	return snapshot_trips_of(th, start, NULL, 0, snap, requests, NULL);
 }
 
+/* Until the server's n children all show a cmdline.  A spawn is answered
+ * when the child's close-on-exec fds close, which the kernel's execve does
+ * before it puts the new program's arguments in place: for a moment after
+ * (as after posix_spawn) /proc/PID/cmdline reads empty. */
+static void until_execed(struct persist_thread *th, unsigned long long start, size_t n)
+{
+	for (int tries = 0; tries < 500; tries++) {
+		struct persist__snapshot snap;
+		size_t full = 0;
+		int reqs;
+
+		snapshot_trips(th, start, &snap, &reqs);
+		for (size_t i = 0; i < snap.n; i++)
+			full += snap.procs[i].cmdlen > 0;
+		persist__snapshot_free(&snap);
+		if (full == n)
+			return;
+		nap_ms(10);
+	}
+}
+
 /* Reading the stat and cmdline of N children costs the same few round
  * trips for 1 child as for 24: the requests grow, the round trips do not. */
 static void test_server_round_trips(void **state)
@@ -524,6 +546,7 @@ static void test_server_round_trips(void **state)
 	assert_true(start > 0);
 	kids[0] = srv_spawn(&th, sleeper);
 	assert_true(kids[0] > 0);
+	until_execed(&th, start, 1);
 	trips1 = snapshot_trips(&th, start, &snap, &req1);
 	assert_true(snap.alive);
 	assert_int_equal(snap.children, 1);
@@ -534,6 +557,7 @@ static void test_server_round_trips(void **state)
 	persist__snapshot_free(&snap);
 	for (int i = 1; i < 24; i++)
 		assert_true((kids[i] = srv_spawn(&th, sleeper)) > 0);
+	until_execed(&th, start, 24);
 	trips24 = snapshot_trips(&th, start, &snap, &req24);
 	assert_int_equal(snap.children, 24);
 	for (size_t i = 0; i < snap.n; i++) {
