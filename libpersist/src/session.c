@@ -736,7 +736,7 @@ static int open_session(const struct persist_host *host, const char *dir, unsign
 	if (!s)
 		return -ENOMEM;
 	s->lock_fd = -1;
-	s->ssh_in = s->ssh_out = s->ssh_relay_fd = s->ssh_err_fd = -1;
+	s->ssh_in = s->ssh_out = s->ssh_relay_fd = s->ssh_ship_fd = s->ssh_err_fd = -1;
 	r = persist__statedir(s, dir, why, whylen);
 	if (r < 0)
 		goto fail;

@@ -43,6 +43,10 @@ struct persist_session {
 	int ssh_fwd;               /* that ssh forwards sock (not a relay's) */
 	int ssh_killed;            /* the signal that ended the last ssh, or 0 */
 	int ssh_relay_fd;          /* >= 0 while spawning a relay: ssh's stdio */
+	int ssh_ship_fd;           /* >= 0 while shipping the server: ssh's stdin */
+	char ship_name[40];        /* ship-HASH: the far directory's subdirectory
+				      our server is shipped to ("": do not ship) */
+	int ship_tried;            /* this session shipped it once already */
 	int relay;                 /* through ssh's stdio and persist-server
 				      --relay, not a forward */
 	int start;                 /* this acquire may start the far server */

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,17 +47,19 @@ extern char **environ;
 /* The far half: sh, whatever the login shell (the command line ssh sends
  * is run by it, so the script goes as one quoted argument of sh -c).
  * %s: the far directory (quoted, may be ''), the server (quoted, may be
- * ''), 1 to start it, 1 if it is needed (start, relay), what to do once
- * ready. */
+ * ''), the name of a server shipped there (may be ''), 1 to start it, 1 if
+ * it is needed (start, relay), what to do once ready. */
 static const char setup_fmt[] =
-	"d=%s; srv=%s; start=%d; need=%d; "
+	"d=%s; srv=%s; sh=%s; start=%d; need=%d; "
 	"if [ -z \"$d\" ]; then "
 	"if [ -n \"$PERSIST_STATE_DIR\" ]; then d=$PERSIST_STATE_DIR; "
 	"elif [ -n \"$XDG_RUNTIME_DIR\" ]; then d=$XDG_RUNTIME_DIR/persist; "
 	"else d=/tmp/persist-$(id -u); fi; fi; "
 	"umask 077; mkdir -p \"$d/logs\" || { echo \"persist-error cannot make $d/logs\"; exit 0; }; "
 	"echo \"persist-dir $d\"; "
-	"[ -n \"$srv\" ] || srv=$(command -v persist-server) || srv=; "
+	"[ -n \"$srv\" ] || srv=$(command -v persist-server) || "
+	"{ [ -n \"$sh\" ] && [ -x \"$d/$sh/persist-server\" ] && srv=$d/$sh/persist-server; } || "
+	"srv=; "
 	"if [ $need = 1 ] && [ -z \"$srv\" ]; then echo persist-noserver; exit 0; fi; "
 	"if [ $start = 1 ]; then "
 	/* Its output to a file, not a pipe: a detached server that kept a
@@ -288,7 +291,8 @@ static int ssh_spawn(struct persist_session *s, const char *const *args, size_t 
 		return r;
 	}
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, s->ssh_relay_fd >= 0 ? s->ssh_relay_fd : in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, s->ssh_relay_fd >= 0 ? s->ssh_relay_fd :
+					      s->ssh_ship_fd >= 0 ? s->ssh_ship_fd : in[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, s->ssh_relay_fd >= 0 ? s->ssh_relay_fd : out[1], 1);
 	if (ftruncate(s->ssh_err_fd, 0) < 0) {
 		/* The earlier ssh's lines stay: the last one is still this one's. */
@@ -388,18 +392,125 @@ static int ssh_read_from(struct persist_session *s, int fd, int bytewise, int64_
 	return -EHOSTUNREACH;
 }
 
+/* The far half of shipping our server: %s the far directory (quoted),
+ * the directory to put it in there (ship_name), its size in bytes.  It
+ * comes on stdin, into a temporary file that becomes DIR/persist-server
+ * only whole (its size checked) and once it runs there (--version): a
+ * cut copy, or one for another machine, is removed and never named.
+ * Temporary files that a killed ssh left for 10 minutes go. */
+static const char ship_fmt[] =
+	"d=%s/%s; f=\"$d/persist-server\"; n=%lld; umask 077; "
+	"mkdir -p \"$d\" || { echo \"persist-error cannot make $d\"; exit 0; }; "
+	"find \"$d\" -maxdepth 1 -name '.ship.*' -mmin +10 -exec rm -f {} + 2>/dev/null; "
+	"t=$(mktemp \"$d/.ship.XXXXXX\") || { echo \"persist-error cannot write in $d\"; exit 0; }; "
+	"cat >\"$t\"; "
+	"if [ \"$(wc -c <\"$t\")\" -ne $n ]; then rm -f \"$t\"; "
+	"echo \"persist-error the copy of persist-server was cut short\"; exit 0; fi; "
+	"chmod 700 \"$t\"; "
+	"if m=$(\"$t\" --version 2>&1); then mv -f \"$t\" \"$f\" && echo persist-ready; "
+	"else rm -f \"$t\"; echo \"persist-error the persist-server shipped from here does not "
+	"run there ($(uname -m)): $m\"; fi";
+
+/* Where our server goes on a far host: FARDIR/ship-HASH/persist-server,
+ * HASH of its bytes, so that a far host keeps one copy per build and never
+ * runs another build's under our name (and ps there shows persist-server).  Shipping is off where
+ * PERSIST_FAR_SHIP=0 or a far server is named (the host's or
+ * PERSIST_FAR_SERVER).  Returns: nothing; ship_name "" when off or our
+ * server cannot be read. */
+static void ship_name(struct persist_session *s, const char *srv)
+{
+	const char *off = getenv("PERSIST_FAR_SHIP");
+	unsigned long long h = 1469598103934665603ULL;
+	unsigned char buf[65536];
+	int fd;
+	ssize_t k;
+
+	if (s->ship_name[0] || (srv && *srv) || (off && !strcmp(off, "0")))
+		return;
+	fd = open(persist_server_exe(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	while ((k = read(fd, buf, sizeof buf)) > 0)
+		for (ssize_t i = 0; i < k; i++)
+			h = (h ^ buf[i]) * 1099511628211ULL;
+	close(fd);
+	if (k == 0)
+		snprintf(s->ship_name, sizeof s->ship_name, "ship-%016llx", h);
+}
+
+/* Copy our persist-server to the far directory as ship_name (ship_fmt),
+ * through ssh's stdin.  Returns: 0; -errno with why set. */
+static int ship(struct persist_session *s, int64_t deadline, char *why, size_t whylen)
+{
+	char qdir[PATH_MAX * 2], cmd[sizeof ship_fmt + 2 * PATH_MAX + 96];
+	const char *exe = persist_server_exe();
+	struct stat st;
+	int fd, r;
+
+	if (sh_quote(s->rdir, qdir, sizeof qdir) < 0)
+		return -ENAMETOOLONG;
+	fd = open(exe, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		r = -errno;
+		if (fd >= 0)
+			close(fd);
+		persist__say(why, whylen, "no persist-server on %s, and ours (%s) cannot be read to "
+			     "ship there: %s", s->host, exe, strerror(-r));
+		return r;
+	}
+	snprintf(cmd, sizeof cmd, ship_fmt, qdir, s->ship_name, (long long)st.st_size);
+	s->ssh_ship_fd = fd;
+	r = ssh_spawn(s, NULL, 0, cmd, why, whylen);
+	s->ssh_ship_fd = -1;
+	close(fd);
+	if (r < 0)
+		return r;
+	close(s->ssh_in); /* its stdin is the file */
+	s->ssh_in = -1;
+	r = ssh_read(s, deadline, why, whylen);
+	persist__ssh_stop(s);
+	if (r == -EIO) {
+		char inner[400];
+		snprintf(inner, sizeof inner, "%s", why ? why : "");
+		persist__say(why, whylen, "no persist-server on %s's PATH, and shipping ours failed: "
+			     "%s (install persist there, or name its server: PERSIST_FAR_SERVER)",
+			     s->host, inner);
+	}
+	return r;
+}
+
+/* After r, a setup that found no server: ship ours and say to try again,
+ * once a session, where shipping is on and the far directory is known.
+ * Returns: 1 (try again); 0 (r stands); -errno (shipping failed, why
+ * set). */
+static int shipped(struct persist_session *s, int r, int64_t deadline, char *why, size_t whylen)
+{
+	if (r != -ENOENT || !s->ship_name[0] || s->ship_tried || s->rdir[0] != '/')
+		return 0;
+	s->ship_tried = 1;
+	r = ship(s, deadline, why, whylen);
+	return r < 0 ? r : 1;
+}
+
 static int ssh_connect_once(struct persist_session *s, int start, int64_t deadline,
 			    char *why, size_t whylen);
 
 /* A cut connection (ssh killed by a signal on the way: not a refusal,
- * which ssh reports by exiting) is tried again, within the deadline. */
+ * which ssh reports by exiting) is tried again, within the deadline, and
+ * so is a far host without persist-server once ours is shipped there. */
 int persist__ssh_connect(struct persist_session *s, int start, char *why, size_t whylen)
 {
 	int64_t deadline = persist__mono_ms() + PERSIST_SESSION_DEADLINE_MS;
 	int r;
 
 	for (int tries = 0;; tries++) {
+		int again;
 		r = ssh_connect_once(s, start, deadline, why, whylen);
+		again = shipped(s, r, deadline, why, whylen);
+		if (again < 0)
+			return again;
+		if (again)
+			continue;
 		if (r != -EHOSTUNREACH || !s->ssh_killed || tries >= 4 ||
 		    persist__mono_ms() > deadline)
 			return r;
@@ -409,25 +520,26 @@ int persist__ssh_connect(struct persist_session *s, int start, char *why, size_t
 static int ssh_connect_once(struct persist_session *s, int start, int64_t deadline,
 			    char *why, size_t whylen)
 {
-	char qdir[PATH_MAX * 2], qsrv[PATH_MAX * 2], cmd[sizeof setup_fmt + 4 * PATH_MAX + 64];
+	char qdir[PATH_MAX * 2], qsrv[PATH_MAX * 2], cmd[sizeof setup_fmt + 4 * PATH_MAX + 128];
 	char fwd[sizeof s->sock + PATH_MAX + 8];
 	const char *fwd_args[] = { "-o", "StreamLocalBindUnlink=yes", "-o",
 				   "ExitOnForwardFailure=yes", "-L", fwd };
 	const char *srv = s->far_server[0] ? s->far_server : getenv("PERSIST_FAR_SERVER");
 	int r;
 
+	ship_name(s, srv);
 	if (!s->rdir[0]) {
 		/* Run 1: where the far directory is. */
 		if (sh_quote(srv ? srv : "", qsrv, sizeof qsrv) < 0)
 			return -ENAMETOOLONG;
-		snprintf(cmd, sizeof cmd, setup_fmt, "''", qsrv, start, start, "");
+		snprintf(cmd, sizeof cmd, setup_fmt, "''", qsrv, s->ship_name, start, start, "");
 		r = ssh_spawn(s, NULL, 0, cmd, why, whylen);
 		if (r < 0)
 			return r;
 		r = ssh_read(s, deadline, why, whylen);
 		persist__ssh_stop(s);
 		if (r < 0)
-			return r;
+			return r; /* -ENOENT with rdir known: shipping may follow */
 		if (!s->rdir[0] || s->rdir[0] != '/') {
 			persist__say(why, whylen, "%s named no absolute state directory ('%s')",
 				     s->host, s->rdir);
@@ -439,7 +551,8 @@ static int ssh_connect_once(struct persist_session *s, int start, int64_t deadli
 	    sh_quote(srv ? srv : "", qsrv, sizeof qsrv) < 0 ||
 	    snprintf(fwd, sizeof fwd, "%s:%s/sock", s->sock, s->rdir) >= (int)sizeof fwd)
 		return -ENAMETOOLONG;
-	snprintf(cmd, sizeof cmd, setup_fmt, qdir, qsrv, start, start, "exec cat >/dev/null");
+	snprintf(cmd, sizeof cmd, setup_fmt, qdir, qsrv, s->ship_name, start, start,
+		 "exec cat >/dev/null");
 	r = ssh_spawn(s, fwd_args, sizeof fwd_args / sizeof *fwd_args, cmd, why, whylen);
 	if (r < 0)
 		return r;
@@ -625,16 +738,18 @@ PERSIST_EXPORT int persist_session_log_read_from(struct persist_session *s, int6
 int persist__ssh_relay(struct persist_session *s, int start, int *fd, char *why, size_t whylen)
 {
 	int64_t deadline = persist__mono_ms() + PERSIST_SESSION_DEADLINE_MS;
-	char qdir[PATH_MAX * 2], qsrv[PATH_MAX * 2], cmd[sizeof setup_fmt + 4 * PATH_MAX + 64];
+	char qdir[PATH_MAX * 2], qsrv[PATH_MAX * 2], cmd[sizeof setup_fmt + 4 * PATH_MAX + 128];
 	const char *srv = s->far_server[0] ? s->far_server : getenv("PERSIST_FAR_SERVER");
 	int sv[2], r;
 
 	*fd = -1;
+	ship_name(s, srv);
+again:
 	if (sh_quote(s->rdir, qdir, sizeof qdir) < 0 ||
 	    sh_quote(srv ? srv : "", qsrv, sizeof qsrv) < 0)
 		return -ENAMETOOLONG;
-	snprintf(cmd, sizeof cmd, setup_fmt, s->rdir[0] ? qdir : "''", qsrv, start, 1,
-		 "exec \"$srv\" --relay \"$d/sock\"");
+	snprintf(cmd, sizeof cmd, setup_fmt, s->rdir[0] ? qdir : "''", qsrv, s->ship_name,
+		 start, 1, "exec \"$srv\" --relay \"$d/sock\"");
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	/* ssh's stdin and stdout are both its end of the pair. */
@@ -648,9 +763,13 @@ int persist__ssh_relay(struct persist_session *s, int start, int *fd, char *why,
 	if (r == 0)
 		r = ssh_read_from(s, sv[0], 1, deadline, why, whylen);
 	if (r < 0) {
+		int again;
 		close(sv[0]);
 		persist__ssh_stop(s);
-		return r;
+		again = shipped(s, r, deadline, why, whylen);
+		if (again > 0)
+			goto again;
+		return again < 0 ? again : r;
 	}
 	*fd = sv[0];
 	return 0;

@@ -314,14 +314,45 @@ if [ $rc = 0 ] && ! check_b_comm "$RPID" persist-server; then ok "stop through t
 r --host nofwd ps
 case "$rc:$out" in 0:*"exit 6"*) ok "ps offline after stop (the store as recorded)";; *) bad "ps after stop through the relay";; esac
 
-# ---- B without persist-server: a clear error ----
+# ---- B without persist-server: ours is shipped there, or a clear error ----
 PORT2=$(far_port)
 far_sshd_cfg "$T/sshd_config2" "$PORT2" "$T/nobin"
+# Its own far state directory: the servers above ran in B's default one.
+sed -i 's|^SetEnv PATH=.*|& PERSIST_STATE_DIR=/tmp/bare|' "$T/sshd_config2"
 far_ssh_cfg bare "$PORT2"
 on_b sh -c "'/usr/sbin/sshd -f $T/sshd_config2 -E $T/sshd2.log'"
+out=$(PERSIST_FAR_SHIP=0 timeout "$TO" ${PERSISTCTL_WRAP:-} "$P" --state "$A" --host bare start 2>"$T/err"); rc=$?; err=$(cat "$T/err")
+case "$rc:$err" in 1:*"no persist-server on bare's PATH: install"*) ok "B without persist-server, PERSIST_FAR_SHIP=0: $err";;
+*) bad "B without persist-server, PERSIST_FAR_SHIP=0 ($rc: $err)";; esac
+if [ -z "$(on_b sh -c "'ls -d /tmp/bare/ship-* 2>/dev/null'")" ]; then ok "... and nothing was shipped"; else bad "shipped with PERSIST_FAR_SHIP=0"; fi
+# A script that is no server, as ours: copied, refused there, never named.
+printf '#!/bin/sh\necho not a server here >&2\nexit 1\n' >"$T/notserver"
+chmod 755 "$T/notserver"
+out=$(PERSIST_SERVER_EXE="$T/notserver" timeout "$TO" ${PERSISTCTL_WRAP:-} "$P" --state "$A" --host bare start 2>"$T/err"); rc=$?; err=$(cat "$T/err")
+case "$rc:$err" in 1:*"shipping ours failed"*"does not run there"*"not a server here"*) ok "a shipped server that does not run on B: exit 1, says why";;
+*) bad "a shipped server that does not run on B ($rc: $err)";; esac
+if [ -z "$(on_b sh -c "'ls -A /tmp/bare/ship-*/ 2>/dev/null'")" ]; then ok "... and no file of it is left on B"; else bad "a refused copy left files: $(on_b sh -c "'ls -A /tmp/bare/ship-*/'")"; fi
 r --host bare start
-case "$rc:$err" in 1:*"no persist-server on bare's PATH: install"*) ok "B without persist-server: $err";;
-*) bad "B without persist-server";; esac
+BPID=$out
+if [ $rc = 0 ] && check_b_comm "$BPID" persist-server; then ok "B without persist-server: ours is shipped and started (B's pid $BPID)"; else bad "shipping to B ($rc: $err)"; fi
+bexe=$(on_b readlink /proc/"$BPID"/exe)
+case $bexe in /tmp/bare/ship-*/persist-server) ok "it runs from the far state directory: $bexe";; *) bad "shipped server's path: $bexe";; esac
+if [ "$(on_b sha256sum "$bexe" | cut -d' ' -f1)" = "$(sha256sum "$(readlink -f "$(command -v "$SRV")")" | cut -d' ' -f1)" ] &&
+   [ "$(on_b stat -c %a "$bexe")" = 700 ]; then ok "... the same bytes as ours, mode 0700"; else bad "the shipped copy differs"; fi
+r --host bare run -- sh -c 'exit 4'
+BX=$out
+r --host bare wait --timeout 30 "$BX"
+if [ $rc = 4 ]; then ok "run and wait in the shipped server"; else bad "run in the shipped server ($rc: $err)"; fi
+r --host bare stop --grace 1
+stamp=$(on_b stat -c %Y:%i "$bexe")
+r --host bare start
+if [ $rc = 0 ] && [ "$(on_b stat -c %Y:%i "$bexe")" = "$stamp" ] &&
+   [ "$(on_b sh -c "'ls -d /tmp/bare/ship-*/persist-server | wc -l'")" = 1 ]; then
+	ok "the next start on B uses the copy there: nothing shipped again"
+else
+	bad "second start on B ($rc: $err)"
+fi
+r --host bare stop --grace 1
 
 echo "tests/ssh: $passed passed, $failed failed"
 [ $failed = 0 ]

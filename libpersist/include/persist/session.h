@@ -109,18 +109,23 @@ struct persist_host {
 				 ($PERSIST_STATE_DIR, $XDG_RUNTIME_DIR/persist or
 				 /tmp/persist-UID there) */
 	const char *server;   /* persist-server there; NULL: $PERSIST_FAR_SERVER,
-				 else the one on its PATH */
+				 else the one on its PATH, else ours shipped
+				 there (unless $PERSIST_FAR_SHIP is 0) */
 };
 
 /* As persist_session_open, for the thread on host->dest: with
  * PERSIST_SESSION_START, persist-server is started there (detached) when
- * none answers.  Every wait (ssh included) has PERSIST_SESSION_DEADLINE_MS.
+ * none answers.  Where the far host has none, ours (persist_server_exe())
+ * is copied to FARDIR/ship-HASH/persist-server there over ssh and used,
+ * once it runs there; PERSIST_FAR_SHIP=0 or a named server turns that off.
+ * Every wait (ssh included) has PERSIST_SESSION_DEADLINE_MS.
  * Returns: 0; -EINVAL (no host, a bad dest or far_dir, bad flags, no out);
- * -ENOENT (the far host has no persist-server: why names what to
- * install); -ECONNREFUSED (no server answers there, and neither START nor
+ * -ENOENT (the far host has no persist-server and shipping is off: why
+ * names what to install); -ECONNREFUSED (no server answers there, and neither START nor
  * OFFLINE was given); -EACCES (the far sshd refuses unix-socket
  * forwarding); -EHOSTUNREACH (ssh failed: why has its message); -EIO (the
- * far side could not be set up: why says what); -ETIMEDOUT; and
+ * far side could not be set up, or our server shipped there does not run
+ * there: why says what); -ETIMEDOUT; and
  * persist_session_open's errors about dir and the store. */
 PERSIST_EXPORT int persist_session_open_host(const struct persist_host *host, const char *dir,
 					     unsigned flags, struct persist_session **out,
