@@ -46,7 +46,7 @@ struct persist_session {
 	int ssh_ship_fd;           /* >= 0 while shipping the server: ssh's stdin */
 	char ship_name[40];        /* ship-HASH: the far directory's subdirectory
 				      our server is shipped to ("": do not ship) */
-	int ship_tried;            /* this session shipped it once already */
+	int far_noserver;          /* the last setup said persist-noserver */
 	int relay;                 /* through ssh's stdio and persist-server
 				      --relay, not a forward */
 	int start;                 /* this acquire may start the far server */

@@ -58,8 +58,9 @@ static const char setup_fmt[] =
 	"umask 077; mkdir -p \"$d/logs\" || { echo \"persist-error cannot make $d/logs\"; exit 0; }; "
 	"echo \"persist-dir $d\"; "
 	"[ -n \"$srv\" ] || srv=$(command -v persist-server) || "
-	"{ [ -n \"$sh\" ] && [ -x \"$d/$sh/persist-server\" ] && srv=$d/$sh/persist-server; } || "
-	"srv=; "
+	"{ [ -n \"$sh\" ] && [ -O \"$d\" ] && [ -O \"$d/$sh\" ] && "
+	"[ -O \"$d/$sh/persist-server\" ] && [ -x \"$d/$sh/persist-server\" ] && "
+	"srv=$d/$sh/persist-server; } || srv=; "
 	"if [ $need = 1 ] && [ -z \"$srv\" ]; then echo persist-noserver; exit 0; fi; "
 	"if [ $start = 1 ]; then "
 	/* Its output to a file, not a pipe: a detached server that kept a
@@ -364,6 +365,7 @@ static int ssh_read_from(struct persist_session *s, int fd, int bytewise, int64_
 		if (strncmp(line, "persist-dir ", 12) == 0 && !s->rdir[0])
 			snprintf(s->rdir, sizeof s->rdir, "%s", line + 12);
 		if (strcmp(line, "persist-noserver") == 0) {
+			s->far_noserver = 1;
 			persist__say(why, whylen, "no persist-server on %s's PATH: install persist "
 				     "there (persist-server), or name its path (PERSIST_FAR_SERVER "
 				     "or the host options' server)", s->host);
@@ -393,23 +395,28 @@ static int ssh_read_from(struct persist_session *s, int fd, int bytewise, int64_
 }
 
 /* The far half of shipping our server: %s the far directory (quoted),
- * the directory to put it in there (ship_name), its size in bytes.  It
- * comes on stdin, into a temporary file that becomes DIR/persist-server
+ * the directory to put it in there (ship_name), its size in bytes.  Only
+ * into directories of ours (-O): in a shared /tmp another user could have
+ * made the far directory first, and the setup runs what it finds there.
+ * It comes on stdin, into a temporary file that becomes DIR/persist-server
  * only whole (its size checked) and once it runs there (--version): a
  * cut copy, or one for another machine, is removed and never named.
- * Temporary files that a killed ssh left for 10 minutes go. */
+ * Temporary files that a killed ssh left there for 10 minutes go at the
+ * next shipping into DIR. */
 static const char ship_fmt[] =
-	"d=%s/%s; f=\"$d/persist-server\"; n=%lld; umask 077; "
-	"mkdir -p \"$d\" || { echo \"persist-error cannot make $d\"; exit 0; }; "
+	"b=%s; d=\"$b/%s\"; f=\"$d/persist-server\"; n=%lld; umask 077; "
+	"[ -O \"$b\" ] || { echo \"persist-error $b is not ours: not shipping into it\"; exit 0; }; "
+	"mkdir -p \"$d\" && [ -O \"$d\" ] || { echo \"persist-error cannot make $d\"; exit 0; }; "
 	"find \"$d\" -maxdepth 1 -name '.ship.*' -mmin +10 -exec rm -f {} + 2>/dev/null; "
 	"t=$(mktemp \"$d/.ship.XXXXXX\") || { echo \"persist-error cannot write in $d\"; exit 0; }; "
-	"cat >\"$t\"; "
-	"if [ \"$(wc -c <\"$t\")\" -ne $n ]; then rm -f \"$t\"; "
+	"if ! cat >\"$t\"; then rm -f \"$t\"; echo \"persist-error cannot write $t (space?)\"; exit 0; fi; "
+	"if ! s=$(wc -c <\"$t\") || [ \"$s\" -ne $n ]; then rm -f \"$t\"; "
 	"echo \"persist-error the copy of persist-server was cut short\"; exit 0; fi; "
 	"chmod 700 \"$t\"; "
-	"if m=$(\"$t\" --version 2>&1); then mv -f \"$t\" \"$f\" && echo persist-ready; "
-	"else rm -f \"$t\"; echo \"persist-error the persist-server shipped from here does not "
-	"run there ($(uname -m)): $m\"; fi";
+	"if ! m=$(\"$t\" --version 2>&1); then rm -f \"$t\"; echo \"persist-error the persist-server "
+	"shipped from here does not run there ($(uname -m)): $m\"; exit 0; fi; "
+	"mv -f \"$t\" \"$f\" || { rm -f \"$t\"; echo \"persist-error cannot name $f\"; exit 0; }; "
+	"echo persist-ready";
 
 /* Where our server goes on a far host: FARDIR/ship-HASH/persist-server,
  * HASH of its bytes, so that a far host keeps one copy per build and never
@@ -421,7 +428,7 @@ static void ship_name(struct persist_session *s, const char *srv)
 {
 	const char *off = getenv("PERSIST_FAR_SHIP");
 	unsigned long long h = 1469598103934665603ULL;
-	unsigned char buf[65536];
+	unsigned char buf[8192];
 	int fd;
 	ssize_t k;
 
@@ -430,7 +437,7 @@ static void ship_name(struct persist_session *s, const char *srv)
 	fd = open(persist_server_exe(), O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	while ((k = read(fd, buf, sizeof buf)) > 0)
+	while ((k = read(fd, buf, sizeof buf)) > 0 || (k < 0 && errno == EINTR))
 		for (ssize_t i = 0; i < k; i++)
 			h = (h ^ buf[i]) * 1099511628211ULL;
 	close(fd);
@@ -469,25 +476,32 @@ static int ship(struct persist_session *s, int64_t deadline, char *why, size_t w
 	s->ssh_in = -1;
 	r = ssh_read(s, deadline, why, whylen);
 	persist__ssh_stop(s);
-	if (r == -EIO) {
+	if (r < 0) {
 		char inner[400];
-		snprintf(inner, sizeof inner, "%s", why ? why : "");
+		const char *m = inner;
+		size_t hl = strlen(s->host);
+		snprintf(inner, sizeof inner, "%s", why && whylen ? why : strerror(-r));
+		if (!strncmp(m, "on ", 3) && !strncmp(m + 3, s->host, hl) && !strncmp(m + 3 + hl, ": ", 2))
+			m += 5 + hl; /* ssh_read_from's "on HOST: " */
 		persist__say(why, whylen, "no persist-server on %s's PATH, and shipping ours failed: "
 			     "%s (install persist there, or name its server: PERSIST_FAR_SERVER)",
-			     s->host, inner);
+			     s->host, m);
 	}
 	return r;
 }
 
-/* After r, a setup that found no server: ship ours and say to try again,
- * once a session, where shipping is on and the far directory is known.
+/* After r, a setup that said it found no server, for a start: ship ours
+ * and say to try again, once a connect (*tried), where shipping is on and
+ * the far directory is known.  A command that starts nothing never ships.
  * Returns: 1 (try again); 0 (r stands); -errno (shipping failed, why
  * set). */
-static int shipped(struct persist_session *s, int r, int64_t deadline, char *why, size_t whylen)
+static int shipped(struct persist_session *s, int r, int start, int *tried, int64_t deadline,
+		   char *why, size_t whylen)
 {
-	if (r != -ENOENT || !s->ship_name[0] || s->ship_tried || s->rdir[0] != '/')
+	if (r != -ENOENT || !s->far_noserver || !start || !s->ship_name[0] || *tried ||
+	    s->rdir[0] != '/')
 		return 0;
-	s->ship_tried = 1;
+	*tried = 1;
 	r = ship(s, deadline, why, whylen);
 	return r < 0 ? r : 1;
 }
@@ -501,12 +515,13 @@ static int ssh_connect_once(struct persist_session *s, int start, int64_t deadli
 int persist__ssh_connect(struct persist_session *s, int start, char *why, size_t whylen)
 {
 	int64_t deadline = persist__mono_ms() + PERSIST_SESSION_DEADLINE_MS;
-	int r;
+	int r, tried = 0;
 
 	for (int tries = 0;; tries++) {
 		int again;
+		s->far_noserver = 0;
 		r = ssh_connect_once(s, start, deadline, why, whylen);
-		again = shipped(s, r, deadline, why, whylen);
+		again = shipped(s, r, start, &tried, deadline, why, whylen);
 		if (again < 0)
 			return again;
 		if (again)
@@ -740,11 +755,12 @@ int persist__ssh_relay(struct persist_session *s, int start, int *fd, char *why,
 	int64_t deadline = persist__mono_ms() + PERSIST_SESSION_DEADLINE_MS;
 	char qdir[PATH_MAX * 2], qsrv[PATH_MAX * 2], cmd[sizeof setup_fmt + 4 * PATH_MAX + 128];
 	const char *srv = s->far_server[0] ? s->far_server : getenv("PERSIST_FAR_SERVER");
-	int sv[2], r;
+	int sv[2], r, tried = 0;
 
 	*fd = -1;
 	ship_name(s, srv);
 again:
+	s->far_noserver = 0;
 	if (sh_quote(s->rdir, qdir, sizeof qdir) < 0 ||
 	    sh_quote(srv ? srv : "", qsrv, sizeof qsrv) < 0)
 		return -ENAMETOOLONG;
@@ -766,7 +782,7 @@ again:
 		int again;
 		close(sv[0]);
 		persist__ssh_stop(s);
-		again = shipped(s, r, deadline, why, whylen);
+		again = shipped(s, r, start, &tried, deadline, why, whylen);
 		if (again > 0)
 			goto again;
 		return again < 0 ? again : r;

@@ -325,6 +325,10 @@ out=$(PERSIST_FAR_SHIP=0 timeout "$TO" ${PERSISTCTL_WRAP:-} "$P" --state "$A" --
 case "$rc:$err" in 1:*"no persist-server on bare's PATH: install"*) ok "B without persist-server, PERSIST_FAR_SHIP=0: $err";;
 *) bad "B without persist-server, PERSIST_FAR_SHIP=0 ($rc: $err)";; esac
 if [ -z "$(on_b sh -c "'ls -d /tmp/bare/ship-* 2>/dev/null'")" ]; then ok "... and nothing was shipped"; else bad "shipped with PERSIST_FAR_SHIP=0"; fi
+# A command that starts nothing ships nothing, even through the relay
+# (whose setup needs a server).
+out=$(PERSIST_SSH_RELAY=1 timeout "$TO" ${PERSISTCTL_WRAP:-} "$P" --state "$A" --host bare ps 2>"$T/err"); rc=$?; err=$(cat "$T/err")
+if [ -z "$(on_b sh -c "'ls -d /tmp/bare/ship-* 2>/dev/null'")" ]; then ok "ps through the relay ships nothing (rc $rc)"; else bad "ps shipped a server"; fi
 # A script that is no server, as ours: copied, refused there, never named.
 printf '#!/bin/sh\necho not a server here >&2\nexit 1\n' >"$T/notserver"
 chmod 755 "$T/notserver"
@@ -351,6 +355,17 @@ if [ $rc = 0 ] && [ "$(on_b stat -c %Y:%i "$bexe")" = "$stamp" ] &&
 	ok "the next start on B uses the copy there: nothing shipped again"
 else
 	bad "second start on B ($rc: $err)"
+fi
+r --host bare stop --grace 1
+# A copy there that is not ours (another user's, planted) is never run:
+# ours is shipped over it.
+on_b chown 65534 "$bexe"
+r --host bare start
+if [ $rc = 0 ] && [ "$(on_b stat -c %u "$bexe")" = 0 ] && [ "$(on_b stat -c %Y:%i "$bexe")" != "$stamp" ] &&
+   check_b_comm "$out" persist-server; then
+	ok "a copy on B owned by another user is not run: ours is shipped over it"
+else
+	bad "a planted copy on B ($rc: $err)"
 fi
 r --host bare stop --grace 1
 
