@@ -368,6 +368,16 @@ else
 	bad "a planted copy on B ($rc: $err)"
 fi
 r --host bare stop --grace 1
+# Through the relay as through the forward.
+on_b rm -rf /tmp/bare/ship-*
+out=$(PERSIST_SSH_RELAY=1 timeout "$TO" ${PERSISTCTL_WRAP:-} "$P" --state "$A" --host bare start 2>"$T/err"); rc=$?; err=$(cat "$T/err")
+if [ $rc = 0 ] && check_b_comm "$out" persist-server &&
+   [ "$(on_b sh -c "'ls -d /tmp/bare/ship-*/persist-server | wc -l'")" = 1 ]; then
+	ok "PERSIST_SSH_RELAY=1: ours is shipped and started through the relay"
+else
+	bad "shipping through the relay ($rc: $err)"
+fi
+r --host bare stop --grace 1
 
 echo "tests/ssh: $passed passed, $failed failed"
 [ $failed = 0 ]
