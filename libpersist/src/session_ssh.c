@@ -420,10 +420,10 @@ static const char ship_fmt[] =
 
 /* Where our server goes on a far host: FARDIR/ship-HASH/persist-server,
  * HASH of its bytes, so that a far host keeps one copy per build and never
- * runs another build's under our name (and ps there shows persist-server).  Shipping is off where
- * PERSIST_FAR_SHIP=0 or a far server is named (the host's or
- * PERSIST_FAR_SERVER).  Returns: nothing; ship_name "" when off or our
- * server cannot be read. */
+ * runs another build's under our name (and ps there shows persist-server).
+ * Shipping is off where PERSIST_FAR_SHIP=0 or a far server is named (the
+ * host's or PERSIST_FAR_SERVER).  Returns: nothing; ship_name "" when off
+ * or our server cannot be read. */
 static void ship_name(struct persist_session *s, const char *srv)
 {
 	const char *off = getenv("PERSIST_FAR_SHIP");
